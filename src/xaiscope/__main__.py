@@ -1,0 +1,5 @@
+"""``python -m xaiscope`` runs the command-line interface."""
+
+from xaiscope.cli import main
+
+raise SystemExit(main())

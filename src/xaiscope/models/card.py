@@ -1,0 +1,148 @@
+"""The ModelCard: everything needed to use a set of weights correctly, saved beside them as JSON.
+
+A card states the architecture, the modality, the class names *in output order*, how many logits the network
+has, the preprocessing spec, the Grad-CAM target layer and where the model came from. A single-logit card
+means ``sigmoid(logit) = P(classes[1])``; the earlier tool's audio weights are such a card with
+``classes = ("fake", "real")``, because ``ImageFolder`` sorted its folders alphabetically.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from xaiscope.errors import CardError
+from xaiscope.inputs.sample import MODALITIES, Modality
+from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec, XraySpec, spec_from_dict, spec_to_dict
+
+CARD_SCHEMA_VERSION = 1
+
+#: Shown with every model that is not validated for real-world use.
+NOT_FOR_DECISIONS = ("For research and for trying the tool: not validated for forensic or clinical decisions. "
+                     "It supports expert judgement and does not replace it.")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Metadata of one model.
+
+    Attributes:
+        name: unique model name (the checkpoint's file stem).
+        modality: ``audio`` or ``xray``.
+        architecture: torchvision builder name.
+        classes: class names in output order.
+        num_outputs: number of logits: 1 for a single-logit binary model (``sigmoid = P(classes[1])``), else
+            ``len(classes)``.
+        preprocessing: the spec that turns a sample into this model's input.
+        alert_class: the class the detector warns about (``fake``, ``opacity``); drives the ``max``
+            aggregation of audio windows and how verdicts are worded.
+        cam_target_layer: dotted module path used by CAM methods.
+        description: one paragraph for people.
+        intended_use: what the model may and may not be used for.
+        provenance: data, training run, metrics, source of the weights.
+    """
+
+    name: str
+    modality: Modality
+    architecture: str
+    classes: tuple[str, ...]
+    num_outputs: int
+    preprocessing: PreprocessingSpec
+    alert_class: str
+    cam_target_layer: str | None = None
+    description: str = ""
+    intended_use: str = NOT_FOR_DECISIONS
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.modality not in MODALITIES:
+            problems.append(f"modality must be one of {MODALITIES}, not '{self.modality}'")
+        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
+            problems.append(f"classes must be at least two distinct names, not {list(self.classes)}")
+        if self.num_outputs not in (1, len(self.classes)) or (self.num_outputs == 1 and len(self.classes) != 2):
+            problems.append(f"num_outputs={self.num_outputs} does not fit {len(self.classes)} classes "
+                            "(use 1 for a single-logit binary model, else the number of classes)")
+        if self.alert_class not in self.classes:
+            problems.append(f"alert_class '{self.alert_class}' is not one of the classes {list(self.classes)}")
+        expected_spec = AudioSpec if self.modality == "audio" else XraySpec
+        if not isinstance(self.preprocessing, expected_spec):
+            problems.append(f"a {self.modality} model needs {expected_spec.__name__} preprocessing")
+        if problems:
+            raise CardError(f"The model card '{self.name}' is inconsistent: " + "; ".join(problems) + ".",
+                            "Fix the card JSON, or re-create it with `xaiscope import`.")
+
+    def with_updates(self, **changes: Any) -> ModelCard:
+        """A copy with some fields replaced (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stable key order."""
+        return {
+            "schema_version": CARD_SCHEMA_VERSION,
+            "name": self.name,
+            "modality": self.modality,
+            "architecture": self.architecture,
+            "classes": list(self.classes),
+            "num_outputs": self.num_outputs,
+            "alert_class": self.alert_class,
+            "preprocessing": spec_to_dict(self.preprocessing),
+            "cam_target_layer": self.cam_target_layer,
+            "description": self.description,
+            "intended_use": self.intended_use,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            CardError: missing keys, wrong types or a newer schema version.
+        """
+        version = data.get("schema_version", CARD_SCHEMA_VERSION)
+        if not isinstance(version, int) or version > CARD_SCHEMA_VERSION:
+            raise CardError(f"The model card uses schema version {version}; this xaiscope reads up to "
+                            f"{CARD_SCHEMA_VERSION}.", "Update xaiscope.")
+        try:
+            return cls(
+                name=str(data["name"]),
+                modality=data["modality"],
+                architecture=str(data["architecture"]),
+                classes=tuple(str(name) for name in data["classes"]),
+                num_outputs=int(data["num_outputs"]),
+                preprocessing=spec_from_dict(dict(data["preprocessing"])),
+                alert_class=str(data["alert_class"]),
+                cam_target_layer=data.get("cam_target_layer"),
+                description=str(data.get("description", "")),
+                intended_use=str(data.get("intended_use", NOT_FOR_DECISIONS)),
+                provenance=dict(data.get("provenance", {})),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise CardError(f"The model card is missing or mistypes a field ({error}).",
+                            "Re-create the card with `xaiscope import`.") from error
+
+    def save(self, path: Path) -> None:
+        """Write the card as indented JSON (atomically: a crash never leaves half a card)."""
+        temporary = path.with_suffix(path.suffix + ".tmp")
+        temporary.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        temporary.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ModelCard:
+        """Read a card written by :meth:`save`.
+
+        Raises:
+            CardError: unreadable file or invalid JSON or content.
+        """
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise CardError(f"The model card '{path}' cannot be read ({error}).",
+                            "Restore it from the checkpoint's source, or re-create it with `xaiscope import`.") \
+                from error
+        if not isinstance(data, dict):
+            raise CardError(f"The model card '{path}' is not a JSON object.", "Re-create it with `xaiscope import`.")
+        return cls.from_dict(data)

@@ -1,0 +1,252 @@
+"""The model store: find, load, save and import checkpoints.
+
+Folders are searched in this order, the first match of a name winning:
+
+1. every folder in ``$XAISCOPE_MODELS`` (several separated by ``os.pathsep``);
+2. ``./weights`` in the current working directory (where the earlier tool kept its files);
+3. the demo models bundled with the package (``xaiscope/bundled_models``).
+
+In each folder, ``<name>.safetensors`` with ``<name>.json`` beside it is a product checkpoint, and
+``<key>.pt`` for one of the earlier tool's five keys is loaded through its built-in card. The five seed
+models are always listed, with their weights marked missing when no folder holds them.
+
+Loaded models are cached per process (keyed by weights path and modification time), so each loads once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xaiscope.errors import CardError, UnknownModelError, WeightsNotFoundError
+from xaiscope.inputs.sample import Modality
+from xaiscope.models.architectures import build_network, cam_target_layer_for, canonical_architecture
+from xaiscope.models.card import ModelCard
+from xaiscope.models.checkpoint import fit_state_dict, head_outputs, read_state_dict, save_weights
+from xaiscope.models.model import Model
+from xaiscope.models.seed import SEED_KEYS, seed_card
+from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec, XraySpec
+
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "bundled_models"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model the store knows of.
+
+    Attributes:
+        card: its card.
+        weights_path: the weights file, or None when missing.
+        origin: ``checkpoint`` (safetensors + card), ``seed`` (earlier tool's .pt with a built-in card).
+        searched: the folders that were searched (for "missing" messages).
+    """
+
+    card: ModelCard
+    weights_path: Path | None
+    origin: str
+    searched: tuple[Path, ...]
+
+    @property
+    def present(self) -> bool:
+        return self.weights_path is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary for ``xaiscope models --json``."""
+        return {
+            "name": self.card.name,
+            "modality": self.card.modality,
+            "architecture": self.card.architecture,
+            "classes": list(self.card.classes),
+            "origin": self.origin,
+            "weights": str(self.weights_path) if self.weights_path else None,
+            "present": self.present,
+            "searched": [str(folder) for folder in self.searched],
+            "description": self.card.description,
+        }
+
+
+def search_dirs() -> list[Path]:
+    """The folders searched for weights, in priority order (see the module docstring)."""
+    folders = [Path(part).expanduser() for part in os.environ.get("XAISCOPE_MODELS", "").split(os.pathsep) if part]
+    folders.append(Path.cwd() / "weights")
+    folders.append(BUNDLED_DIR)
+    unique: list[Path] = []
+    for folder in folders:
+        if folder not in unique:
+            unique.append(folder)
+    return unique
+
+
+def discover() -> tuple[list[ModelEntry], list[str]]:
+    """Every model in the search folders plus the five seed models.
+
+    Returns:
+        The entries (present ones first within each origin, by name) and one message per file that looked like
+        a checkpoint but could not be used (a broken card, safetensors without a card).
+    """
+    folders = search_dirs()
+    searched = tuple(folders)
+    entries: dict[str, ModelEntry] = {}
+    problems: list[str] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for weights in sorted(folder.glob("*.safetensors")):
+            card_path = weights.with_suffix(".json")
+            if not card_path.exists():
+                problems.append(f"{weights}: no card {card_path.name} beside it (create one with `xaiscope import`)")
+                continue
+            try:
+                card = ModelCard.load(card_path)
+            except CardError as error:
+                problems.append(f"{card_path}: {error.problem}")
+                continue
+            entries.setdefault(card.name, ModelEntry(card, weights, "checkpoint", searched))
+        for key in SEED_KEYS:
+            weights = folder / f"{key}.pt"
+            if key not in entries and weights.is_file():
+                entries[key] = ModelEntry(seed_card(key), weights, "seed", searched)
+    for key in SEED_KEYS:
+        entries.setdefault(key, ModelEntry(seed_card(key), None, "seed", searched))
+    ordered = sorted(entries.values(), key=lambda e: (not e.present, e.card.modality, e.card.name))
+    return ordered, problems
+
+
+def find_model(name: str) -> ModelEntry:
+    """The entry of the model called ``name``.
+
+    Raises:
+        UnknownModelError: no such model; the message lists the available ones.
+    """
+    entries, _ = discover()
+    for entry in entries:
+        if entry.card.name == name:
+            return entry
+    available = ", ".join(entry.card.name for entry in entries if entry.present) or "none"
+    raise UnknownModelError(f"There is no model called '{name}'. Models with weights: {available}.",
+                            "Run `xaiscope models` to see every model and where weights are searched.")
+
+
+_cache: dict[tuple[str, float], Model] = {}
+_cache_lock = threading.Lock()
+
+
+def load_model(name_or_path: str | os.PathLike[str]) -> Model:
+    """Load a model by name (as listed by ``xaiscope models``) or from a ``.safetensors`` / ``.json`` path.
+
+    The result is cached: asking again in the same process returns the same :class:`Model` object, unless the
+    weights file changed on disk.
+
+    Raises:
+        UnknownModelError, WeightsNotFoundError, NotACheckpointError, UnsafeCheckpointError,
+        WeightsMismatchError, CardError.
+    """
+    text = os.fspath(name_or_path)
+    if text.endswith((".safetensors", ".json")):
+        weights = Path(text).with_suffix(".safetensors")
+        card_path = weights.with_suffix(".json")
+        if not weights.exists() or not card_path.exists():
+            raise WeightsNotFoundError(f"'{weights}' and its card '{card_path.name}' must both exist.",
+                                       "Point to a checkpoint written by `xaiscope import` or training.")
+        entry = ModelEntry(ModelCard.load(card_path), weights, "checkpoint", (weights.parent,))
+    else:
+        entry = find_model(text)
+    if entry.weights_path is None:
+        folders = "\n  ".join(str(folder) for folder in entry.searched)
+        raise WeightsNotFoundError(
+            f"The weights of '{entry.card.name}' ({entry.card.name}.pt or .safetensors) were not found. "
+            f"Looked in:\n  {folders}",
+            f"Copy {entry.card.name}.pt into ./weights or into a folder named by XAISCOPE_MODELS.")
+    key = (str(entry.weights_path.resolve()), entry.weights_path.stat().st_mtime)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = _build_model(entry)
+        return _cache[key]
+
+
+def load_default_model(modality: Modality) -> Model:
+    """The first model of ``modality`` whose weights are present, in search order (user folders first).
+
+    Raises:
+        WeightsNotFoundError: no model of that modality has weights.
+    """
+    entries, _ = discover()
+    for entry in entries:
+        if entry.present and entry.card.modality == modality:
+            return load_model(entry.card.name)
+    raise WeightsNotFoundError(f"No {'audio' if modality == 'audio' else 'X-ray'} model has its weights available.",
+                               "Run `xaiscope models` to see which weights are missing and where they are searched, "
+                               "or name a checkpoint with --model.")
+
+
+def _build_model(entry: ModelEntry) -> Model:
+    assert entry.weights_path is not None
+    network = build_network(entry.card.architecture, entry.card.num_outputs)
+    state = read_state_dict(entry.weights_path)
+    fit_state_dict(network, state, source=entry.weights_path.name, architecture=entry.card.architecture)
+    return Model(entry.card, network, entry.weights_path)
+
+
+def save_checkpoint(model: Model, directory: Path) -> Path:
+    """Write ``model`` as ``<name>.safetensors`` + ``<name>.json`` in ``directory``; returns the weights path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = directory / f"{model.card.name}.safetensors"
+    save_weights(model.network, weights)
+    model.card.save(weights.with_suffix(".json"))
+    return weights
+
+
+def import_state_dict(path: Path, *, architecture: str, modality: Modality, classes: list[str],
+                      output_dir: Path, name: str | None = None, alert_class: str | None = None,
+                      cam_target_layer: str | None = None, preprocessing: PreprocessingSpec | None = None) -> Path:
+    """Convert a torchvision state_dict (``.pt``/``.pth``, read safely) into a product checkpoint.
+
+    The number of outputs is read from the weights: one logit for two classes, else one per class. The
+    preprocessing is ``preprocessing`` or the product default for the modality; an import of one of the earlier
+    tool's five files (by its file name) keeps that file's built-in card instead, with its true label order.
+
+    Args:
+        path: the state_dict file.
+        architecture: torchvision architecture name.
+        modality: ``audio`` or ``xray``.
+        classes: class names in output order.
+        output_dir: folder for the new checkpoint.
+        name: model name; defaults to the file stem.
+        alert_class: the class to warn about; defaults to a class with a telling name (fake, spoof,
+            opacity, abnormal...), else the first class for audio and the last for X-rays.
+        cam_target_layer: override of the Grad-CAM layer.
+        preprocessing: the spec the weights were trained with (e.g. an ``AudioSpec(renderer="seed-notebook")``).
+
+    Returns:
+        The path of the written ``.safetensors`` file.
+    """
+    architecture = canonical_architecture(architecture)
+    name = name or path.stem
+    state = read_state_dict(path)
+    num_outputs = 1 if len(classes) == 2 and head_outputs(state) == 1 else len(classes)
+    network = build_network(architecture, num_outputs)
+    fit_state_dict(network, state, source=path.name, architecture=architecture)
+    if path.stem in SEED_KEYS and seed_card(path.stem).architecture == architecture:
+        card = seed_card(path.stem).with_updates(name=name)
+    else:
+        alert_class = alert_class or _guess_alert_class(classes, modality)
+        card = ModelCard(
+            name=name, modality=modality, architecture=architecture, classes=tuple(classes), num_outputs=num_outputs,
+            preprocessing=preprocessing or (AudioSpec() if modality == "audio" else XraySpec()),
+            alert_class=alert_class, cam_target_layer=cam_target_layer or cam_target_layer_for(architecture, network),
+            description=f"{architecture} imported from {path.name}.",
+            provenance={"source": f"imported from {path.name} with `xaiscope import`"})
+    return save_checkpoint(Model(card, network), output_dir)
+
+
+_ALERT_NAMES = ("fake", "spoof", "deepfake", "synthetic", "opacity", "abnormal", "positive", "disease")
+
+
+def _guess_alert_class(classes: list[str], modality: Modality) -> str:
+    for name in classes:
+        if name.lower() in _ALERT_NAMES:
+            return name
+    return classes[0] if modality == "audio" else classes[-1]

@@ -1,0 +1,151 @@
+"""The one definition of how a sample becomes model input, used by inference and training alike.
+
+:func:`model_inputs` is the only path from a :class:`~xaiscope.inputs.Sample` to a tensor. For audio it
+resamples to the spec's rate, cuts the recording into analysis windows (:func:`plan_windows`), pads a short
+recording by the spec's rule, draws each window's mel spectrogram with the spec's renderer and resizes it; for
+X-rays it quantises, resizes and replicates the gray image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from xaiscope.inputs import AudioSample, Sample, XraySample
+from xaiscope.inputs.audio import resample
+from xaiscope.preprocessing.spec import (
+    AudioSpec,
+    PreprocessingSpec,
+    XraySpec,
+    spec_from_dict,
+    spec_to_dict,
+)
+from xaiscope.preprocessing.spectrogram import clip_picture
+
+__all__ = [
+    "AudioSpec", "ModelInput", "PreprocessingSpec", "Window", "XraySpec", "audio_clip_tensor", "count_windows",
+    "iter_model_inputs", "model_inputs", "plan_windows", "spec_from_dict", "spec_to_dict", "xray_tensor",
+]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One analysis window of a recording, in seconds of the original recording."""
+
+    index: int
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Model-ready tensors for one sample.
+
+    Attributes:
+        tensor: shape ``(n_windows, 3, image_size, image_size)``, float32, normalised. One row for an X-ray.
+        windows: the audio windows in the order of ``tensor``'s rows; empty for an X-ray.
+    """
+
+    tensor: torch.Tensor
+    windows: tuple[Window, ...]
+
+
+def plan_windows(n_samples: int, sample_rate: int, spec: AudioSpec) -> list[tuple[int, int]]:
+    """Where the analysis windows of a recording start and end.
+
+    A recording no longer than ``spec.window_seconds`` is one window. A longer one gets windows of exactly that
+    length every ``spec.hop_seconds``; if the last regular window stops before the end, one more window is
+    placed flush with the end, so every sample is covered and no window is padded.
+
+    Returns:
+        ``(start, end)`` sample indices, at ``sample_rate``.
+    """
+    window = max(round(spec.window_seconds * sample_rate), 1)
+    hop = max(round(spec.hop_seconds * sample_rate), 1)
+    if n_samples <= window:
+        return [(0, n_samples)]
+    spans = [(start, start + window) for start in range(0, n_samples - window + 1, hop)]
+    if spans[-1][1] < n_samples:
+        spans.append((n_samples - window, n_samples))
+    return spans
+
+
+def _pad_clip(clip: np.ndarray, spec: AudioSpec) -> np.ndarray:
+    """Apply the spec's rule to a clip shorter than one window (see :class:`AudioSpec`)."""
+    window = round(spec.window_seconds * spec.sample_rate)
+    if len(clip) >= window or spec.pad == "none":
+        return clip
+    if spec.pad == "repeat":
+        return np.resize(clip, window).astype(np.float32, copy=False)
+    return np.pad(clip, (0, window - len(clip)))
+
+
+def _picture_tensor(picture: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """``(h, w, 3)`` or ``(h, w)`` uint8 -> ``(3, size, size)`` float32, resized like torchvision and normalised."""
+    resized = Image.fromarray(picture).resize((size, size), Image.Resampling.BILINEAR)
+    array = np.asarray(resized, dtype=np.float32) / 255.0
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    array = (array - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def audio_clip_tensor(clip: np.ndarray, spec: AudioSpec) -> torch.Tensor:
+    """One clip (already at ``spec.sample_rate``) -> ``(3, image_size, image_size)``; used by training too."""
+    picture = clip_picture(_pad_clip(clip, spec), spec)
+    return _picture_tensor(picture, spec.image_size, spec.mean, spec.std)
+
+
+def xray_tensor(image: np.ndarray, spec: XraySpec) -> torch.Tensor:
+    """``(h, w)`` float image in [0, 1] -> ``(3, image_size, image_size)``; used by training too."""
+    quantised = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return _picture_tensor(quantised, spec.image_size, spec.mean, spec.std)
+
+
+def iter_model_inputs(sample: Sample, spec: PreprocessingSpec, batch_size: int = 16) -> Iterator[ModelInput]:
+    """Build the model input of ``sample`` batch by batch, so a long recording never sits in memory whole.
+
+    Args:
+        sample: a loaded input of the spec's modality.
+        spec: the model card's preprocessing spec.
+        batch_size: windows per yielded batch.
+
+    Yields:
+        :class:`ModelInput` batches whose tensors have shape ``(<= batch_size, 3, S, S)``; an X-ray gives one
+        batch of one row.
+    """
+    if isinstance(spec, XraySpec):
+        if not isinstance(sample, XraySample):
+            raise TypeError("an X-ray spec needs an XraySample")
+        yield ModelInput(tensor=xray_tensor(sample.image, spec)[None], windows=())
+        return
+    if not isinstance(sample, AudioSample):
+        raise TypeError("an audio spec needs an AudioSample")
+    waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
+    spans = plan_windows(len(waveform), spec.sample_rate, spec)
+    for first in range(0, len(spans), batch_size):
+        rows, windows = [], []
+        for index in range(first, min(first + batch_size, len(spans))):
+            start, end = spans[index]
+            rows.append(audio_clip_tensor(waveform[start:end], spec))
+            windows.append(Window(index, round(start / spec.sample_rate, 4), round(end / spec.sample_rate, 4)))
+        yield ModelInput(tensor=torch.stack(rows), windows=tuple(windows))
+
+
+def count_windows(sample: Sample, spec: PreprocessingSpec) -> int:
+    """How many model-input rows :func:`iter_model_inputs` will produce for ``sample`` (for progress bars)."""
+    if not isinstance(spec, AudioSpec) or not isinstance(sample, AudioSample):
+        return 1
+    n_samples = int(np.ceil(len(sample.waveform) * float(spec.sample_rate) / sample.sample_rate))
+    return len(plan_windows(n_samples, spec.sample_rate, spec))
+
+
+def model_inputs(sample: Sample, spec: PreprocessingSpec) -> ModelInput:
+    """The whole model input of ``sample`` at once: tensor ``(n_windows, 3, S, S)`` (see :func:`iter_model_inputs`)."""
+    batches = list(iter_model_inputs(sample, spec))
+    return ModelInput(tensor=torch.cat([batch.tensor for batch in batches]),
+                      windows=tuple(window for batch in batches for window in batch.windows))
