@@ -16,7 +16,7 @@ def tone(seconds: float = 1.0, rate: int = 16000, frequency: float = 440.0, ampl
          noise: float = 0.01, seed: int = 0) -> np.ndarray:
     """A sine tone with a little noise, shape ``(n,)`` float32."""
     rng = np.random.default_rng(seed)
-    times = np.arange(int(round(seconds * rate))) / rate
+    times = np.arange(round(seconds * rate)) / rate
     signal = amplitude * np.sin(2 * np.pi * frequency * times) + noise * rng.standard_normal(len(times))
     return signal.astype(np.float32)
 

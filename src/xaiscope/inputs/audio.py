@@ -25,6 +25,8 @@ MAX_AUDIO_SECONDS = 3600.0
 #: A recording whose peak amplitude stays below this (about -90 dBFS, under one 16-bit step) is "silent".
 SILENCE_PEAK = 10 ** (-90 / 20)
 
+_BLOCK_FRAMES = 1 << 20
+
 _SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}
 
 
@@ -61,7 +63,10 @@ def decode_audio(data: bytes, *, name: str, source_format: str, sha256: str) -> 
                     f"{MAX_AUDIO_SECONDS / 60:.0f} minutes.",
                     "Cut the recording into parts (for example with `sox in.wav out.wav trim 0 3600 : newfile "
                     ": restart`) and analyse them one by one.")
-            frames = handle.read(dtype="float32", always_2d=True)
+            # Decoded block by block and mixed to mono as it goes, so a long multi-channel file never sits in
+            # memory as a float array of all its channels.
+            blocks = [block.mean(axis=1, dtype=np.float32)
+                      for block in handle.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)]
     except soundfile.LibsndfileError as error:
         raise UnreadableInputError(
             f"'{name}' looks like a {source_format} file but cannot be decoded ({error.error_string}).",
@@ -73,10 +78,10 @@ def decode_audio(data: bytes, *, name: str, source_format: str, sha256: str) -> 
             "The file is probably damaged or truncated; export it again from the original recording.",
         ) from error
 
-    if frames.shape[0] == 0:
+    waveform = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    if waveform.size == 0:
         raise EmptyAudioError(f"'{name}' contains no audio samples (zero-length recording).",
                               "Choose a recording that actually contains sound.")
-    waveform = np.ascontiguousarray(frames.mean(axis=1, dtype=np.float32))
     if not np.all(np.isfinite(waveform)):
         raise UnreadableInputError(f"'{name}' contains samples that are not finite numbers (NaN or infinity).",
                                    "Re-export the recording as 16-bit PCM.")
@@ -89,7 +94,7 @@ def decode_audio(data: bytes, *, name: str, source_format: str, sha256: str) -> 
     metadata = {
         "sample_rate": sample_rate,
         "channels": channels,
-        "duration_s": round(frames.shape[0] / sample_rate, 4),
+        "duration_s": round(waveform.size / sample_rate, 4),
         "encoding": subtype,
         "bit_depth": _SUBTYPE_BITS.get(subtype),
         "peak_dbfs": round(20 * np.log10(peak), 2),

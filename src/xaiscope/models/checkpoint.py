@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import pickle
+import pickletools
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -43,21 +45,57 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
                                       "Use the .safetensors file written by `xaiscope import` or training.") \
                 from error
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        text = str(error)
-        if "Weights only load failed" in text or "Unsupported global" in text:
-            offender = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-            named = f" (it refers to `{offender.group(1)}`)" if offender else ""
+        offenders = unsafe_globals(path)
+        if offenders:
             raise UnsafeCheckpointError(
-                f"'{path.name}' is a pickle that would import or run Python code{named}; it was refused and "
-                "nothing in it was executed.",
+                f"'{path.name}' is a pickle that would import or run Python code (it refers to "
+                f"{', '.join(offenders[:3])}); it was refused and nothing in it was executed.",
                 "Only load weights you trust. Save a plain state_dict (`torch.save(model.state_dict(), f)`) or "
                 "safetensors from the original training code, then run `xaiscope import`.") from error
-        raise _not_a_checkpoint(path, error) from error
-    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError, AttributeError) as error:
+        raise NotACheckpointError(
+            f"'{path.name}' is a pickle that torch's safe loader does not accept.",
+            "Re-save the weights with `torch.save(model.state_dict(), path)`, then run `xaiscope import`.") from error
+    except Exception as error:  # torch's unpickler raises many types (IndexError, RuntimeError...) on junk
         raise _not_a_checkpoint(path, error) from error
     return _as_state_dict(loaded, path)
+
+
+#: Globals a plain state_dict pickle names; anything else is reported as what the pickle would have imported.
+_STATE_DICT_GLOBALS = re.compile(r"^(torch\..*|collections\.OrderedDict|_codecs\.encode|builtins\.(set|frozenset))$")
+
+
+def unsafe_globals(path: Path) -> list[str]:
+    """Names of the Python objects a pickle would import, read from its opcodes without executing anything.
+
+    Handles raw pickles and torch's zip container (``*/data.pkl``). Tensor-rebuilding globals of torch itself
+    are not listed.
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                member = next((n for n in archive.namelist() if n.endswith("data.pkl")), None)
+                payload = archive.read(member) if member else b""
+        else:
+            payload = path.read_bytes()
+    except (OSError, zipfile.BadZipFile):
+        return []
+    found: list[str] = []
+    strings: list[str] = []
+    try:
+        for opcode, argument, _ in pickletools.genops(payload):
+            if isinstance(argument, str):
+                strings.append(argument)
+            if opcode.name in ("GLOBAL", "INST") and isinstance(argument, str):
+                found.append(argument.replace(" ", "."))
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.append(f"{strings[-2]}.{strings[-1]}")
+    except Exception:  # a truncated or hostile opcode stream: report what was read so far
+        pass
+    return [name for name in dict.fromkeys(found) if not _STATE_DICT_GLOBALS.match(name)]
 
 
 def _not_a_checkpoint(path: Path, error: Exception) -> NotACheckpointError:
@@ -76,8 +114,12 @@ def _as_state_dict(loaded: object, path: Path) -> dict[str, torch.Tensor]:
     return {key.removeprefix("module."): value for key, value in loaded.items()}
 
 
-def fit_state_dict(network: nn.Module, state: dict[str, torch.Tensor], *, source: str, architecture: str) -> None:
+def fit_state_dict(network: nn.Module, state: dict[str, torch.Tensor], *, source: str, architecture: str,
+                   assign: bool = False) -> None:
     """Load ``state`` into ``network`` strictly, explaining any mismatch in plain words.
+
+    Args:
+        assign: adopt the state's tensors instead of copying into the network's (for a ``meta`` skeleton).
 
     Raises:
         WeightsMismatchError: names the missing, unexpected and mis-shaped keys (the first few of each).
@@ -98,7 +140,7 @@ def fit_state_dict(network: nn.Module, state: dict[str, torch.Tensor], *, source
             + "; ".join(parts) + ".",
             "Check the architecture (--arch) and the number of classes: the file must come from that same "
             "architecture and head.")
-    network.load_state_dict(state, strict=True)
+    network.load_state_dict(state, strict=True, assign=assign)
 
 
 def head_outputs(state: dict[str, torch.Tensor]) -> int:

@@ -156,7 +156,7 @@ class Model:
             WindowPrediction(w.index, w.start_s, w.end_s,
                              {name: round(float(v), 6) for name, v in zip(self.classes, row, strict=True)})
             for w, row in zip(windows, window_probabilities, strict=True)
-        ]
+        ] if windows else []
         return Prediction(
             label=max(probabilities, key=probabilities.__getitem__),
             probabilities=probabilities,

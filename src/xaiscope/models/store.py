@@ -15,11 +15,14 @@ Loaded models are cached per process (keyed by weights path and modification tim
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from xaiscope.errors import CardError, UnknownModelError, WeightsNotFoundError
 from xaiscope.inputs.sample import Modality
@@ -183,11 +186,24 @@ def load_default_model(modality: Modality) -> Model:
 
 
 def _build_model(entry: ModelEntry) -> Model:
+    """Build the network without allocating or initialising weights, then adopt the file's tensors.
+
+    The skeleton is made on the ``meta`` device and the state_dict's tensors are assigned into it, so a large
+    network (VGG16: 528 MB) is held once, not twice, and no time goes into random initialisation. Weights are
+    cast to float32. Should an architecture keep tensors outside its state_dict (non-persistent buffers), it is
+    rebuilt normally.
+    """
     assert entry.weights_path is not None
-    network = build_network(entry.card.architecture, entry.card.num_outputs)
-    state = read_state_dict(entry.weights_path)
-    fit_state_dict(network, state, source=entry.weights_path.name, architecture=entry.card.architecture)
-    return Model(entry.card, network, entry.weights_path)
+    card = entry.card
+    state = {key: value.float() if value.is_floating_point() else value
+             for key, value in read_state_dict(entry.weights_path).items()}
+    with torch.device("meta"):
+        network = build_network(card.architecture, card.num_outputs)
+    fit_state_dict(network, state, source=entry.weights_path.name, architecture=card.architecture, assign=True)
+    if any(tensor.is_meta for tensor in itertools.chain(network.parameters(), network.buffers())):
+        network = build_network(card.architecture, card.num_outputs)
+        fit_state_dict(network, state, source=entry.weights_path.name, architecture=card.architecture)
+    return Model(card, network, entry.weights_path)
 
 
 def save_checkpoint(model: Model, directory: Path) -> Path:
