@@ -1,0 +1,29 @@
+"""Shared output helpers of the command line: consoles, error printing, progress bars, exit codes."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from xaiscope.errors import XaiscopeError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not out.is_terminal:  # piped output: do not squeeze tables into 80 columns
+    out.width = 160
+
+
+def print_error(error: XaiscopeError, prefix: str = "") -> None:
+    """Print a user-facing error (what is wrong, what to do) on stderr, without a traceback."""
+    err.print(f"[bold red]Error:[/bold red] {prefix}{error.problem}", markup=True)
+    if error.hint:
+        err.print(f"[bold]What to do:[/bold] {error.hint}")
+
+
+def progress_bar(unit: str = "items") -> Progress:
+    """A transient progress bar on stderr with counts, the unit's name and the time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                    TimeRemainingColumn(), console=err, transient=True)

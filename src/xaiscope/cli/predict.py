@@ -1,0 +1,75 @@
+"""``xaiscope predict``: verdicts, class probabilities and the per-window timeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from xaiscope.cli.console import EXIT_USER_ERROR, out, print_error, progress_bar
+from xaiscope.errors import XaiscopeError
+
+
+def register(commands: Any) -> None:
+    predict = commands.add_parser("predict", help="classify recordings and X-rays")
+    predict.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    predict.add_argument("--model", help="model name or .safetensors path (default: the first present model "
+                                         "of the file's kind)")
+    predict.add_argument("--json", action="store_true", help="print one JSON document with every result")
+    predict.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (default 16)")
+    predict.set_defaults(handler=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Classify each file; a bad file is reported and the others still run (exit status 2 if any failed)."""
+    from xaiscope.inputs import load_input
+    from xaiscope.models import Model, load_default_model, load_model
+
+    fixed_model = load_model(args.model) if args.model else None
+    results: list[dict[str, Any]] = []
+    failures = 0
+    for path in args.files:
+        try:
+            sample = load_input(path)
+            model: Model = fixed_model or load_default_model(sample.modality)
+            with progress_bar("windows") as progress:
+                task = progress.add_task(sample.name, total=None)
+                prediction = model.predict(
+                    sample, batch_size=args.batch_size,
+                    progress=lambda done, total, task=task: progress.update(task, completed=done, total=total))
+        except XaiscopeError as error:
+            failures += 1
+            if args.json:
+                results.append({"file": str(path), "error": error.problem, "hint": error.hint})
+            else:
+                print_error(error, prefix=f"{path}: ")
+            continue
+        if args.json:
+            results.append({"file": str(path), **prediction.to_dict()})
+        else:
+            print_prediction(prediction, model)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return EXIT_USER_ERROR if failures else 0
+
+
+def print_prediction(prediction: Any, model: Any) -> None:
+    """Verdict line, every class's probability, and the timeline of a multi-window recording."""
+    out.print(f"[bold]{prediction.input.get('name', '')}[/bold]  model: {prediction.model}")
+    style = "bold red" if prediction.label == model.card.alert_class else "bold green"
+    out.print(f"  verdict: [{style}]{prediction.label}[/{style}] (P={prediction.confidence:.3f}); "
+              f"combined by {prediction.combined_by}")
+    out.print("  " + "  ".join(f"P({label})={value:.4f}" for label, value in prediction.probabilities.items()))
+    if len(prediction.windows) > 1:
+        table = Table(title="  per-window timeline", title_justify="left", box=None, padding=(0, 1))
+        for column in ("#", "start s", "end s", *(f"P({label})" for label in model.classes)):
+            table.add_column(column, justify="right")
+        for window in prediction.windows:
+            marker = " *" if window.index == prediction.decisive_window else ""
+            table.add_row(f"{window.index}{marker}", f"{window.start_s:.2f}", f"{window.end_s:.2f}",
+                          *(f"{window.probabilities[label]:.4f}" for label in model.classes))
+        out.print(table)
+    out.print(f"  [dim]{prediction.seconds:.2f} s. {model.card.intended_use}[/dim]")
