@@ -11,6 +11,8 @@ import soundfile
 import torch
 from PIL import Image
 
+from xaiscope.inputs import load_input
+
 
 def tone(seconds: float = 1.0, rate: int = 16000, frequency: float = 440.0, amplitude: float = 0.3,
          noise: float = 0.01, seed: int = 0) -> np.ndarray:
@@ -103,3 +105,32 @@ def dicom_bytes(pixels: np.ndarray, *, photometric: str = "MONOCHROME2", bits_st
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=preamble)
     return buffer.getvalue()
+
+
+# --- a model with a known answer (tests/region_model.py) and inputs for it ----------------------------------
+
+from tests.region_model import region_model  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def audio_region_model(speech_sample):
+    return region_model("audio", speech_sample)
+
+
+@pytest.fixture(scope="session")
+def xray_region_model(xray_sample):
+    return region_model("xray", xray_sample)
+
+
+@pytest.fixture(scope="session")
+def speech_sample():
+    rng = np.random.default_rng(3)
+    signal = tone(2.0, 16000, 500) + tone(2.0, 16000, 2500, seed=1) * (rng.random(32000) > 0.3)
+    return load_input(audio_bytes(signal.astype(np.float32), 16000), name="speech.wav")
+
+
+@pytest.fixture(scope="session")
+def xray_sample():
+    rng = np.random.default_rng(4)
+    image = np.clip(chest_image(300, 260) + 0.2 * rng.random((300, 260)), 0, 1)
+    return load_input(png_bytes((image * 255).astype(np.uint8)), name="chest.png")

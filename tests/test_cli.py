@@ -126,3 +126,35 @@ def test_import_with_one_class_is_refused(workdir: Path, capsys):
 def test_app_says_it_is_not_there_yet(workdir: Path, capsys):
     assert main(["app"]) == 2
     assert "issue 6" in capsys.readouterr().err
+
+
+def test_methods_listing(workdir: Path, capsys):
+    assert main(["methods", "--modality", "audio", "--json"]) == 0
+    listing = {item["name"]: item for item in json.loads(capsys.readouterr().out)}
+    assert {"gradcam", "lime", "shap", "scorecam", "integrated_gradients", "occlusion"} <= set(listing)
+    assert listing["lime"]["presets"]["earlier-tool"]["samples"] == 1000
+    assert main(["methods"]) == 0
+    assert "pytorch-grad-cam" in capsys.readouterr().out
+
+
+def test_explain_writes_every_file(with_seed_weights: Path):
+    (with_seed_weights / "speech.wav").write_bytes(audio_bytes(tone(2.0), 16000))
+    result = run_cli("explain", "speech.wav", "--method", "gradcam,lime", "--param", "lime.samples=40",
+                     "--param", "lime.segmentation=grid", "--seed", "3", "--out", "explained", "--json",
+                     cwd=with_seed_weights)
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert [record["method"] for record in records] == ["gradcam", "lime"]
+    assert records[1]["params"]["samples"] == 40 and records[1]["model_calls"] == 40 and records[1]["seed"] == 3
+    for method, extra in (("gradcam", set()), ("lime", {"lime.png"})):
+        names = {path.name for path in (with_seed_weights / "explained" / method).iterdir()}
+        assert {"overlay.png", "attribution.npy", "record.json", "timefreq.png", "listen.wav"} | extra <= names
+    assert np.load(with_seed_weights / "explained" / "gradcam" / "attribution.npy").shape == (224, 224)
+
+
+def test_explain_bad_parameter_exit_2(with_seed_weights: Path):
+    (with_seed_weights / "speech.wav").write_bytes(audio_bytes(tone(1.0), 16000))
+    result = run_cli("explain", "speech.wav", "--method", "lime", "--param", "lime.samples=abc", "--out", "x",
+                     cwd=with_seed_weights)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "lime.samples must be a whole number" in result.stderr

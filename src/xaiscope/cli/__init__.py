@@ -18,6 +18,7 @@ from xaiscope.errors import XaiscopeError
 COMMAND_MODULES = (
     "xaiscope.cli.models",
     "xaiscope.cli.predict",
+    "xaiscope.cli.explain",
     "xaiscope.cli.app",
 )
 

@@ -2,12 +2,16 @@
 
 Every consumer (predictions, explainers, evaluation) sees a classifier through :meth:`Model.class_logits`,
 which always returns one column per class. A single-logit binary network ``z`` is viewed as the two logits
-``[0, z]``: their softmax is ``[1 - sigmoid(z), sigmoid(z)]``, so "class k" means the same thing for every
-method and library.
+``[-z/2, z/2]``: their softmax is ``[1 - sigmoid(z), sigmoid(z)]``, so "class k" means the same thing for every
+method and library. (The symmetric view is used rather than ``[0, z]`` because a constant logit has no
+gradient: with ``[0, z]`` every gradient method and Grad-CAM would return an empty map for class 0, e.g.
+``fake`` for the earlier tool's audio models. With ``[-z/2, z/2]`` explaining class 0 gives the mirror image of
+explaining class 1, as it should.)
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,7 +30,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class TwoLogitView(nn.Module):
-    """Wraps a single-logit binary network: ``(N, 1)`` logits become ``(N, 2)`` logits ``[0, z]``."""
+    """Wraps a single-logit binary network: ``(N, 1)`` logits become ``(N, 2)`` logits ``[-z/2, z/2]``."""
 
     def __init__(self, network: nn.Module) -> None:
         super().__init__()
@@ -34,8 +38,8 @@ class TwoLogitView(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` -> ``(N, 2)``."""
-        logit = self.network(inputs)
-        return torch.cat([torch.zeros_like(logit), logit], dim=1)
+        half = self.network(inputs) / 2
+        return torch.cat([-half, half], dim=1)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,9 @@ class Model:
         self.card = card
         self.network = network.eval()
         self.weights_path = weights_path
+        #: Held by anything that attaches hooks or changes module flags (explainers), so that a model shared
+        #: between app sessions is never hooked by two explanations at once.
+        self.lock = threading.RLock()
         self._class_view = TwoLogitView(self.network) if card.num_outputs == 1 else self.network
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ X-rays it quantises, resizes and replicates the gray image.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,8 @@ from xaiscope.preprocessing.spectrogram import clip_picture
 
 __all__ = [
     "AudioSpec", "ModelInput", "PreprocessingSpec", "Window", "XraySpec", "audio_clip_tensor", "count_windows",
-    "iter_model_inputs", "model_inputs", "plan_windows", "spec_from_dict", "spec_to_dict", "xray_tensor",
+    "iter_model_inputs", "model_inputs", "plan_windows", "spec_from_dict", "spec_to_dict", "window_clip",
+    "window_input", "xray_tensor",
 ]
 
 
@@ -125,15 +126,21 @@ def iter_model_inputs(sample: Sample, spec: PreprocessingSpec, batch_size: int =
         return
     if not isinstance(sample, AudioSample):
         raise TypeError("an audio spec needs an AudioSample")
-    waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
-    spans = plan_windows(len(waveform), spec.sample_rate, spec)
+    waveform, spans = _audio_windows(sample, spec)
     for first in range(0, len(spans), batch_size):
-        rows, windows = [], []
-        for index in range(first, min(first + batch_size, len(spans))):
-            start, end = spans[index]
-            rows.append(audio_clip_tensor(waveform[start:end], spec))
-            windows.append(Window(index, round(start / spec.sample_rate, 4), round(end / spec.sample_rate, 4)))
-        yield ModelInput(tensor=torch.stack(rows), windows=tuple(windows))
+        batch = range(first, min(first + batch_size, len(spans)))
+        rows = [audio_clip_tensor(waveform[spans[i][0]:spans[i][1]], spec) for i in batch]
+        yield ModelInput(tensor=torch.stack(rows), windows=tuple(_window(i, spans[i], spec) for i in batch))
+
+
+def _audio_windows(sample: AudioSample, spec: AudioSpec) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The recording at the spec's rate and its window spans in samples (see :func:`plan_windows`)."""
+    waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
+    return waveform, plan_windows(len(waveform), spec.sample_rate, spec)
+
+
+def _window(index: int, span: tuple[int, int], spec: AudioSpec) -> Window:
+    return Window(index, round(span[0] / spec.sample_rate, 4), round(span[1] / spec.sample_rate, 4))
 
 
 def count_windows(sample: Sample, spec: PreprocessingSpec) -> int:
@@ -144,8 +151,64 @@ def count_windows(sample: Sample, spec: PreprocessingSpec) -> int:
     return len(plan_windows(n_samples, spec.sample_rate, spec))
 
 
+def window_clip(sample: AudioSample, spec: AudioSpec, index: int = 0) -> tuple[np.ndarray, int, Window]:
+    """The samples of one analysis window as the model heard them (padded by the spec's rule).
+
+    Returns:
+        The clip ``(n,)`` float32 at ``spec.sample_rate``, how many of its samples are real recording (the rest
+        is padding), and the window.
+
+    Raises:
+        IndexError: ``index`` is not a window of this sample.
+    """
+    waveform, spans = _audio_windows(sample, spec)
+    if not 0 <= index < len(spans):
+        raise IndexError(f"window {index} does not exist; this recording has {len(spans)} windows")
+    start, end = spans[index]
+    return _pad_clip(waveform[start:end], spec), end - start, _window(index, spans[index], spec)
+
+
+def window_input(sample: Sample, spec: PreprocessingSpec, index: int = 0) -> ModelInput:
+    """The model input of one analysis window: tensor ``(1, 3, S, S)`` (an X-ray has only window 0).
+
+    Raises:
+        IndexError: ``index`` is not a window of this sample.
+    """
+    if isinstance(spec, XraySpec) or not isinstance(sample, AudioSample):
+        if index != 0:
+            raise IndexError(f"an X-ray has one input, not window {index}")
+        return next(iter_model_inputs(sample, spec))
+    clip, _, window = window_clip(sample, spec, index)
+    return ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,))
+
+
 def model_inputs(sample: Sample, spec: PreprocessingSpec) -> ModelInput:
     """The whole model input of ``sample`` at once: tensor ``(n_windows, 3, S, S)`` (see :func:`iter_model_inputs`)."""
     batches = list(iter_model_inputs(sample, spec))
     return ModelInput(tensor=torch.cat([batch.tensor for batch in batches]),
                       windows=tuple(window for batch in batches for window in batch.windows))
+
+
+def select_window_input(sample: AudioSample, spec: AudioSpec, pick: Callable[[int], int]) -> tuple[ModelInput, int]:
+    """One analysis window of a recording, exactly the row :func:`iter_model_inputs` produces for it.
+
+    Training uses this to draw a single window of a long clip (see :mod:`xaiscope.data.torch_dataset`) without
+    rendering the others; the picture is bit-for-bit the one inference would build for that window.
+
+    Args:
+        sample: a loaded recording.
+        spec: the model card's audio spec.
+        pick: receives the number of windows ``n`` and returns the index to render, in ``[0, n)``.
+
+    Returns:
+        A :class:`ModelInput` whose tensor has shape ``(1, 3, S, S)`` with its one :class:`Window`, and the
+        recording's total number of windows.
+    """
+    waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
+    spans = plan_windows(len(waveform), spec.sample_rate, spec)
+    index = int(pick(len(spans)))
+    if not 0 <= index < len(spans):
+        raise IndexError(f"window {index} of {len(spans)}")
+    start, end = spans[index]
+    window = Window(index, round(start / spec.sample_rate, 4), round(end / spec.sample_rate, 4))
+    return ModelInput(tensor=audio_clip_tensor(waveform[start:end], spec)[None], windows=(window,)), len(spans)

@@ -1,0 +1,107 @@
+"""``xaiscope explain`` and ``xaiscope methods``: explanations on disk, and which methods suit what."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from xaiscope.cli.console import out, progress_bar
+from xaiscope.errors import XaiscopeError
+
+
+def register(commands: Any) -> None:
+    explain = commands.add_parser("explain", help="explain a verdict with one or several methods")
+    explain.add_argument("file", type=Path, metavar="FILE")
+    explain.add_argument("--model", help="model name or .safetensors path (default: the first present model "
+                                         "of the file's kind)")
+    explain.add_argument("--method", default="gradcam", help="comma-separated methods (see `xaiscope methods`)")
+    explain.add_argument("--target", help="class name or index to explain (default: the predicted class)")
+    explain.add_argument("--window", type=int, help="audio window to explain (default: the decisive one)")
+    explain.add_argument("--seed", type=int, default=0, help="seed of every random source (default 0)")
+    explain.add_argument("--param", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                         help="a method parameter, e.g. lime.samples=500 (repeatable)")
+    explain.add_argument("--preset", action="append", default=[], metavar="METHOD=NAME",
+                         help="a method's parameter preset, e.g. lime=earlier-tool (repeatable)")
+    explain.add_argument("--opacity", type=float, default=0.5, help="overlay opacity 0..1 (default 0.5)")
+    explain.add_argument("--keep", type=float, default=0.2,
+                         help="audio: fraction of the picture kept in listen.wav (default 0.2)")
+    explain.add_argument("--out", type=Path, required=True, help="output folder (one sub-folder per method)")
+    explain.add_argument("--json", action="store_true", help="print the records as JSON")
+    explain.set_defaults(handler=run_explain)
+
+    listing = commands.add_parser("methods", help="list explanation methods and whether they suit an input/model")
+    listing.add_argument("--modality", choices=("audio", "xray"))
+    listing.add_argument("--model", help="model name: also check what the model allows (e.g. a CAM layer)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=run_methods)
+
+
+def _method_options(pairs: list[str], separator: str, what: str) -> dict[str, dict[str, str]]:
+    """Parse ``METHOD.KEY=VALUE`` (or ``METHOD=NAME``) items into ``{method: {key: value}}``."""
+    options: dict[str, dict[str, str]] = {}
+    for item in pairs:
+        left, equals, value = item.partition("=")
+        method, dot, key = left.partition(separator) if separator else (left, "", "")
+        if not equals or not method or (separator and not dot):
+            raise XaiscopeError(f"'{item}' is not of the form {what}.", "For example: --param lime.samples=500")
+        options.setdefault(method.strip().lower(), {})[key.strip() or "preset"] = value.strip()
+    return options
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from xaiscope.explainers import explain, get_method
+    from xaiscope.inputs import load_input
+    from xaiscope.models import load_default_model, load_model
+    from xaiscope.views.export import write_explanation
+
+    names = [get_method(name).name for name in args.method.split(",") if name.strip()]
+    params = {get_method(k).name: v for k, v in _method_options(args.param, ".", "METHOD.KEY=VALUE").items()}
+    presets = {get_method(k).name: v["preset"] for k, v in _method_options(args.preset, "", "METHOD=NAME").items()}
+    sample = load_input(args.file)
+    model = load_model(args.model) if args.model else load_default_model(sample.modality)
+    records = []
+    for name in names:
+        with progress_bar("model calls") as progress:
+            task = progress.add_task(name, total=None)
+            explanation = explain(
+                model, sample, name, args.target, window=args.window, seed=args.seed, preset=presets.get(name),
+                progress=lambda done, total, task=task: progress.update(task, completed=done, total=total),
+                **params.get(name, {}))
+        folder = args.out / name
+        written = write_explanation(explanation, sample, model.card.preprocessing, folder, opacity=args.opacity,
+                                    keep=args.keep)
+        record = json.loads((folder / "record.json").read_text())
+        record["files"] = [str(path) for path in written]
+        records.append(record)
+        if not args.json:
+            out.print(f"[bold]{explanation.label}[/bold]: {record['summary']}")
+            out.print(f"  {explanation.seconds:.2f} s, {explanation.model_calls} model calls -> {folder}")
+    if args.json:
+        print(json.dumps(records, indent=2))
+    return 0
+
+
+def run_methods(args: argparse.Namespace) -> int:
+    from xaiscope.explainers import methods
+    from xaiscope.models import load_model
+
+    model = load_model(args.model) if args.model else None
+    choices = methods(args.modality, model)
+    if args.json:
+        print(json.dumps([choice.describe() for choice in choices], indent=2))
+        return 0
+    table = Table(title="Explanation methods", title_justify="left")
+    for column in ("name", "family", "library", "available", "parameters (default)"):
+        table.add_column(column, overflow="fold")
+    for choice in choices:
+        method = choice.method
+        parameters = ", ".join(f"{p.name}={p.default}" for p in method.params) or "-"
+        presets = f"; presets: {', '.join(method.presets)}" if method.presets else ""
+        table.add_row(method.name, method.family, method.library,
+                      "yes" if choice.available else f"[red]no[/red]: {choice.reason}", parameters + presets)
+    out.print(table)
+    return 0

@@ -1,0 +1,107 @@
+"""Gradient methods through Captum (maintained by Meta, one typed ``attribute(inputs, target)`` contract).
+
+All of them differentiate ``model.class_view`` (one logit per class), keep the sign of the attribution and sum
+it over the three colour channels into an ``(H, W)`` map. Random sources (SmoothGrad's noise) are seeded
+through a forked torch generator, so the caller's global random state is left untouched.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from captum.attr import GuidedBackprop, IntegratedGradients, NoiseTunnel, Saliency
+
+from xaiscope.explainers.base import AttributionResult, Method, Param, channel_sum, without_inplace_activations
+
+
+def baseline_for(inputs: torch.Tensor, kind: str, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """Reference input of the same shape as ``inputs`` ``(1, 3, H, W)``.
+
+    ``black``: the all-black picture (for spectrograms, the colour of the quietest cells); ``mean``: the
+    normalisation mean, i.e. zeros in model space; ``blur``: a heavily blurred copy of the input.
+    """
+    if kind == "mean":
+        return torch.zeros_like(inputs)
+    if kind == "blur":
+        import torchvision.transforms.functional as functional
+
+        return functional.gaussian_blur(inputs, kernel_size=[61, 61], sigma=[20.0, 20.0])
+    black = (0.0 - torch.tensor(mean, dtype=inputs.dtype)) / torch.tensor(std, dtype=inputs.dtype)
+    return black.view(1, 3, 1, 1).expand_as(inputs).clone()
+
+
+class IntegratedGradientsMethod(Method):
+    name = "integrated_gradients"
+    label = "Integrated Gradients"
+    family = "gradient"
+    library = "captum"
+    summary = "Gradients integrated along a straight path from a baseline to the input (Sundararajan et al. 2017)."
+    params = (
+        Param("steps", int, 32, "Points on the path from the baseline to the input.", 4, 512),
+        Param("baseline", str, "black", "Reference picture the path starts from.", choices=("black", "mean", "blur")),
+        Param("batch_size", int, 16, "Path points per forward pass.", 1, 512),
+    )
+
+    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
+        return int(params["steps"])
+
+    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+                  ) -> AttributionResult:
+        spec = model.card.preprocessing
+        baseline = baseline_for(inputs, params["baseline"], spec.mean, spec.std)
+        with without_inplace_activations(model.network):
+            attribution = IntegratedGradients(model.class_view).attribute(
+                inputs, baselines=baseline, target=target, n_steps=int(params["steps"]),
+                internal_batch_size=int(params["batch_size"]))
+        return AttributionResult(channel_sum(attribution))
+
+
+class SmoothGradMethod(Method):
+    name = "smoothgrad"
+    label = "Saliency + SmoothGrad"
+    family = "gradient"
+    library = "captum"
+    summary = "Input gradients averaged over noisy copies of the input (Smilkov et al. 2017); signed."
+    seeded = True
+    params = (
+        Param("samples", int, 16, "Noisy copies averaged.", 1, 512),
+        Param("noise", float, 0.15, "Noise standard deviation, in units of the input's range.", 0.0, 2.0),
+        Param("batch_size", int, 8, "Noisy copies per forward pass.", 1, 512),
+    )
+
+    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
+        return int(params["samples"])
+
+    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+                  ) -> AttributionResult:
+        spread = float(params["noise"]) * float(inputs.max() - inputs.min())
+        with without_inplace_activations(model.network), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            attribution = NoiseTunnel(Saliency(model.class_view)).attribute(
+                inputs, nt_type="smoothgrad", nt_samples=int(params["samples"]), stdevs=spread, target=target,
+                nt_samples_batch_size=int(params["batch_size"]), abs=False)
+        return AttributionResult(channel_sum(attribution))
+
+
+class GuidedBackpropMethod(Method):
+    name = "guided_backprop"
+    label = "Guided Backpropagation"
+    family = "gradient"
+    library = "captum"
+    summary = ("Gradients with negative signals stopped at every ReLU (Springenberg et al. 2015); known to be "
+               "nearly insensitive to the model's weights (Adebayo et al. 2018).")
+
+    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
+        return 1
+
+    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+                  ) -> AttributionResult:
+        with without_inplace_activations(model.network), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU", category=UserWarning)
+            attribution = GuidedBackprop(model.class_view).attribute(inputs.clone().requires_grad_(), target=target)
+        return AttributionResult(channel_sum(attribution))
+
+
+GRADIENT_METHODS: tuple[type[Method], ...] = (IntegratedGradientsMethod, SmoothGradMethod, GuidedBackpropMethod)
