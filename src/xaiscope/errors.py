@@ -98,3 +98,41 @@ class UnsafeCheckpointError(ModelError):
 
 class CardError(ModelError):
     """A model card is missing, unreadable or inconsistent."""
+
+
+# --- data sets ----------------------------------------------------------------------------------------------
+
+
+class DataError(XaiscopeError):
+    """A data set cannot be used for training or evaluation."""
+
+
+class DataNotFoundError(DataError):
+    """The data folder, a split folder or a CSV file does not exist."""
+
+
+class DataLayoutError(DataError):
+    """The folder is not laid out as the named data set (FoR, CheXpert, folder per class) expects."""
+
+
+class NoSamplesError(DataError):
+    """A split holds no usable samples after the stated filtering rules."""
+
+
+class ClassMismatchError(DataError):
+    """The data set's classes do not match the model's classes."""
+
+
+# --- training -----------------------------------------------------------------------------------------------
+
+
+class TrainingError(XaiscopeError):
+    """A training or evaluation run cannot start or continue."""
+
+
+class ConfigError(TrainingError):
+    """The training configuration has an unknown key, a wrong type or a value out of range."""
+
+
+class ResumeError(TrainingError):
+    """The saved training state cannot be resumed (damaged, or written with different settings)."""

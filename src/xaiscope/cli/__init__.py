@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "xaiscope.cli.predict",
     "xaiscope.cli.explain",
     "xaiscope.cli.app",
+    "xaiscope.cli.train",
 )
 
 

@@ -248,7 +248,7 @@ def import_state_dict(path: Path, *, architecture: str, modality: Modality, clas
     if path.stem in SEED_KEYS and seed_card(path.stem).architecture == architecture:
         card = seed_card(path.stem).with_updates(name=name)
     else:
-        alert_class = alert_class or _guess_alert_class(classes, modality)
+        alert_class = alert_class or guess_alert_class(classes, modality)
         card = ModelCard(
             name=name, modality=modality, architecture=architecture, classes=tuple(classes), num_outputs=num_outputs,
             preprocessing=preprocessing or (AudioSpec() if modality == "audio" else XraySpec()),
@@ -261,7 +261,9 @@ def import_state_dict(path: Path, *, architecture: str, modality: Modality, clas
 _ALERT_NAMES = ("fake", "spoof", "deepfake", "synthetic", "opacity", "abnormal", "positive", "disease")
 
 
-def _guess_alert_class(classes: list[str], modality: Modality) -> str:
+def guess_alert_class(classes: list[str], modality: Modality) -> str:
+    """The class to warn about, from telling names (fake, spoof, opacity...); else the first class for audio
+    (``fake`` sorts before ``real``) and the last for X-rays."""
     for name in classes:
         if name.lower() in _ALERT_NAMES:
             return name

@@ -162,6 +162,11 @@ def window_clip(sample: AudioSample, spec: AudioSpec, index: int = 0) -> tuple[n
         IndexError: ``index`` is not a window of this sample.
     """
     waveform, spans = _audio_windows(sample, spec)
+    return _clip_at(waveform, spans, index, spec)
+
+
+def _clip_at(waveform: np.ndarray, spans: list[tuple[int, int]], index: int, spec: AudioSpec,
+             ) -> tuple[np.ndarray, int, Window]:
     if not 0 <= index < len(spans):
         raise IndexError(f"window {index} does not exist; this recording has {len(spans)} windows")
     start, end = spans[index]
@@ -204,11 +209,7 @@ def select_window_input(sample: AudioSample, spec: AudioSpec, pick: Callable[[in
         A :class:`ModelInput` whose tensor has shape ``(1, 3, S, S)`` with its one :class:`Window`, and the
         recording's total number of windows.
     """
-    waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
-    spans = plan_windows(len(waveform), spec.sample_rate, spec)
+    waveform, spans = _audio_windows(sample, spec)
     index = int(pick(len(spans)))
-    if not 0 <= index < len(spans):
-        raise IndexError(f"window {index} of {len(spans)}")
-    start, end = spans[index]
-    window = Window(index, round(start / spec.sample_rate, 4), round(end / spec.sample_rate, 4))
-    return ModelInput(tensor=audio_clip_tensor(waveform[start:end], spec)[None], windows=(window,)), len(spans)
+    clip, _, window = _clip_at(waveform, spans, index, spec)
+    return ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,)), len(spans)
