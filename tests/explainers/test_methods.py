@@ -122,6 +122,8 @@ def test_parameter_errors(xray_region_model, xray_sample):
         explain(xray_region_model, xray_sample, "magic")
     with pytest.raises(ExplanationError, match="not a class"):
         explain(xray_region_model, xray_sample, "gradcam", target="pneumonia")
+    with pytest.raises(ExplanationError, match=r"larger than occlusion\.patch"):
+        explain(xray_region_model, xray_sample, "occlusion", patch=16, stride=32)
     with pytest.raises(ExplanationError, match="no layer"):
         explain(xray_region_model, xray_sample, "gradcam", layer="features.99")
 

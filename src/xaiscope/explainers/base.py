@@ -151,7 +151,11 @@ class Method:
                 raise ExplanationError(f"{self.name} has no parameter '{name}'.",
                                        f"Its parameters are: {', '.join(declared) or 'none'}.")
             values[name] = declared[name].coerce(value, self.name)
+        self.check(values)
         return values
+
+    def check(self, params: dict[str, Any]) -> None:
+        """Refuse combinations of parameter values that cannot work together (raise :class:`ExplanationError`)."""
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready metadata."""

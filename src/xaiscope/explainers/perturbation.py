@@ -21,6 +21,7 @@ import torch
 
 from xaiscope.explainers.base import (
     AttributionResult,
+    ExplanationError,
     Method,
     Param,
     channel_sum,
@@ -211,6 +212,12 @@ class OcclusionMethod(Method):
         Param("stride", int, 16, "Step between patch positions.", 2, 224),
         Param("batch_size", int, 32, "Occluded pictures per forward pass.", 1, 512),
     )
+
+    def check(self, params: dict[str, Any]) -> None:
+        if int(params["stride"]) > int(params["patch"]):
+            raise ExplanationError(f"occlusion.stride={params['stride']} is larger than occlusion.patch="
+                                   f"{params['patch']}: parts of the picture would never be occluded.",
+                                   "Use a stride no larger than the patch.")
 
     def model_calls(self, model: Any, params: dict[str, Any]) -> int:
         size = model.card.preprocessing.image_size

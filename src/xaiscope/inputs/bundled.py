@@ -1,6 +1,7 @@
 """The sample inputs shipped with the package, for trying the tool offline.
 
-They live in ``xaiscope/bundled_samples/`` with a ``samples.json`` manifest: a list of objects with ``file``
+They live in ``xaiscope/bundled_samples/``; a server may add a folder of its own (a teaching set, say) by
+naming it in ``$XAISCOPE_SAMPLES``. Each folder has a ``samples.json`` manifest: a list of objects with ``file``
 (relative path), ``modality``, ``title``, ``description`` and optional ``ground_truth`` (a fake interval
 ``[start_s, end_s]`` for a recording, or ``mask``: the relative path of a lesion-mask PNG for an X-ray).
 """
@@ -8,6 +9,7 @@ They live in ``xaiscope/bundled_samples/`` with a ``samples.json`` manifest: a l
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,21 @@ class BundledSample:
     ground_truth: dict[str, Any] = field(default_factory=dict)
 
 
-def bundled_samples(modality: str | None = None, folder: Path = SAMPLES_DIR) -> list[BundledSample]:
-    """The shipped samples (of one modality when given), in manifest order; empty when none are shipped."""
-    manifest = folder / "samples.json"
-    if not manifest.is_file():
-        return []
-    entries = json.loads(manifest.read_text(encoding="utf-8"))
-    samples = [BundledSample(path=folder / entry["file"], modality=entry["modality"], title=entry["title"],
-                             description=entry.get("description", ""), ground_truth=entry.get("ground_truth", {}))
-               for entry in entries]
+def sample_folders() -> list[Path]:
+    """``$XAISCOPE_SAMPLES`` (when set) then the package's own samples."""
+    extra = os.environ.get("XAISCOPE_SAMPLES")
+    return [Path(extra), SAMPLES_DIR] if extra else [SAMPLES_DIR]
+
+
+def bundled_samples(modality: str | None = None) -> list[BundledSample]:
+    """The available samples (of one modality when given), in manifest order; empty when there are none."""
+    samples = []
+    for folder in sample_folders():
+        manifest = folder / "samples.json"
+        if not manifest.is_file():
+            continue
+        for entry in json.loads(manifest.read_text(encoding="utf-8")):
+            samples.append(BundledSample(path=folder / entry["file"], modality=entry["modality"],
+                                         title=entry["title"], description=entry.get("description", ""),
+                                         ground_truth=entry.get("ground_truth", {})))
     return [s for s in samples if s.path.is_file() and (modality is None or s.modality == modality)]

@@ -206,3 +206,20 @@ def _top_spans(shares: np.ndarray, positions: np.ndarray, count: int, minimum_sh
     heaviest = sorted(spans, key=lambda span: span.share, reverse=True)[:count]
     return [span for span in heaviest if span.share >= minimum_share]
 
+
+
+def recording_picture(sample: AudioSample, spec: AudioSpec, max_width: int = 1600) -> np.ndarray:
+    """A spectrogram of the whole recording for display, ``(n_mels, <= max_width, 3)`` uint8 (direct renderer).
+
+    Long recordings are averaged down to ``max_width`` columns so that a 10-minute file stays cheap to show.
+    """
+    from PIL import Image
+
+    from xaiscope.inputs.audio import resample
+    from xaiscope.preprocessing.spectrogram import mel_db, render_direct
+
+    waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
+    picture = render_direct(mel_db(waveform, spec))
+    if picture.shape[1] > max_width:
+        picture = np.asarray(Image.fromarray(picture).resize((max_width, picture.shape[0]), Image.Resampling.BOX))
+    return picture

@@ -1,0 +1,115 @@
+"""What the app does, without Streamlit: cached explanations, cost estimates, agreement between methods.
+
+Kept apart from the page code so it is shared by every session of a server and tested directly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import torch
+
+from xaiscope.explainers import Explanation, explain
+from xaiscope.models import Model
+
+
+class LruCache:
+    """A thread-safe least-recently-used cache shared by every session of the server."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return found
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+class ExplanationCache(LruCache):
+    """Explanations keyed by everything that determines one.
+
+    The key holds the input's SHA-256, the model's name and weights file (path and modification time), the
+    method, its parameters, the seed, the target and the audio window: the same request a second time is
+    served from memory.
+    """
+
+    @staticmethod
+    def key(model: Model, sample: Any, method: str, params: dict[str, Any], seed: int, target: int | None,
+            window: int | None) -> tuple[Any, ...]:
+        weights = model.weights_path
+        stamp = (str(weights), weights.stat().st_mtime) if weights is not None and weights.exists() else (id(model),)
+        return (sample.sha256, model.name, stamp, method, tuple(sorted(params.items())), seed, target, window)
+
+
+def cached_explain(cache: ExplanationCache, model: Model, sample: Any, method: str, params: dict[str, Any], *,
+                   seed: int = 0, target: int | None = None, window: int | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> tuple[Explanation, bool]:
+    """:func:`~xaiscope.explainers.explain` through ``cache``; returns the explanation and whether it was cached."""
+    key = cache.key(model, sample, method, params, seed, target, window)
+    found = cache.get(key)
+    if found is not None:
+        return found, True
+    explanation = explain(model, sample, method, target, window=window, seed=seed, progress=progress, **params)
+    cache.put(key, explanation)
+    return explanation, False
+
+
+#: The server's caches, shared by every session (a Streamlit server is one process).
+EXPLANATIONS = ExplanationCache(capacity=96)
+FILES = LruCache(capacity=96)
+
+_per_call: dict[int, float] = {}
+_per_call_lock = threading.Lock()
+
+
+def seconds_per_call(model: Model, batch: int = 8) -> float:
+    """Measured seconds one image takes through ``model`` (batches of ``batch``; measured once per model)."""
+    with _per_call_lock:
+        if id(model) not in _per_call:
+            size = model.card.preprocessing.image_size
+            images = torch.zeros(batch, 3, size, size)
+            with torch.inference_mode():
+                model.class_view(images[:1])
+                started = time.perf_counter()
+                model.class_view(images)
+            _per_call[id(model)] = (time.perf_counter() - started) / batch
+        return _per_call[id(model)]
+
+
+def rank_agreement(explanations: list[Explanation], size: int = 56) -> dict[tuple[str, str], float]:
+    """Spearman rank correlation between each pair of maps, compared at ``size`` x ``size``.
+
+    Returns:
+        ``{(label_a, label_b): rho}`` for every pair, in the given order (rho is 0 for a constant map).
+    """
+    from scipy.stats import spearmanr
+
+    from xaiscope.views.overlay import resize_map
+
+    small = {e.label: resize_map(e.attribution, size, size).ravel() for e in explanations}
+    agreement = {}
+    for first, second in combinations(small, 2):
+        if np.ptp(small[first]) == 0 or np.ptp(small[second]) == 0:
+            agreement[(first, second)] = 0.0
+        else:
+            agreement[(first, second)] = float(spearmanr(small[first], small[second]).statistic)
+    return agreement

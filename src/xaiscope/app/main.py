@@ -1,0 +1,208 @@
+"""The xaiscope Streamlit app: input, verdict, explanations (Result, Compare, Downloads).
+
+Run with ``xaiscope app`` (or ``make app``). The page only arranges widgets: loading, predicting, explaining and
+drawing are the library's (``xaiscope.inputs``, ``xaiscope.models``, ``xaiscope.explainers``,
+``xaiscope.views``, ``xaiscope.app.logic``). Inputs come only from uploads or the bundled samples: no widget
+reads a path on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from xaiscope.app import panels
+from xaiscope.app.logic import EXPLANATIONS, FILES, cached_explain, seconds_per_call
+from xaiscope.errors import XaiscopeError
+from xaiscope.explainers import ExplanationStopped, get_method, methods
+from xaiscope.inputs import load_input
+from xaiscope.inputs.bundled import bundled_samples
+from xaiscope.models import discover, load_model
+from xaiscope.models.card import NOT_FOR_DECISIONS
+
+#: Largest upload accepted, in megabytes (a 10-minute 48 kHz stereo WAV is about 110 MB; radiographs are smaller).
+MAX_UPLOAD_MB = 200
+KINDS = {"Speech": "audio", "Chest X-ray": "xray"}
+AUDIO_TYPES = ["wav", "flac", "ogg", "mp3"]
+XRAY_TYPES = ["png", "jpg", "jpeg", "dcm", "dicom"]
+
+
+def show_error(error: XaiscopeError) -> None:
+    st.error(f"{error.problem}\n\n**What to do:** {error.hint}" if error.hint else error.problem)
+
+
+def choose_input(modality: str) -> Any:
+    """Upload or bundled sample -> a loaded sample (None while nothing usable is chosen)."""
+    samples = bundled_samples(modality)
+    source = st.radio("Input", ["Upload a file", "Bundled sample"] if samples else ["Upload a file"],
+                      horizontal=True, key="source")
+    if source == "Bundled sample":
+        titles = {f"{s.title}": s for s in samples}
+        chosen = titles[st.selectbox("Sample", list(titles), key="bundled")]
+        if chosen.description:
+            st.caption(chosen.description)
+        return load_input(chosen.path.read_bytes(), name=chosen.path.name, modality=modality)
+    upload = st.file_uploader(
+        f"Upload a {'recording' if modality == 'audio' else 'radiograph'} (at most {MAX_UPLOAD_MB} MB)",
+        type=AUDIO_TYPES if modality == "audio" else XRAY_TYPES, key=f"upload-{modality}",
+        max_upload_size=MAX_UPLOAD_MB)
+    if upload is None:
+        if not samples:
+            st.info("No bundled samples in this installation: upload a file.")
+        return None
+    return load_input(upload.getvalue(), name=upload.name, modality=modality)
+
+
+def choose_model(modality: str) -> Any:
+    """A selectbox of the present models of this modality, the card one click away."""
+    entries = [entry for entry in discover()[0] if entry.present and entry.card.modality == modality]
+    if not entries:
+        st.warning(f"No {modality} model has its weights here. Put the earlier tool's weights in ./weights, "
+                   "or a folder named by XAISCOPE_MODELS (`xaiscope app --models DIR`), then reload.")
+        return None
+    names = [entry.card.name for entry in entries]
+    name = st.selectbox("Model", names, key=f"model-{modality}",
+                        format_func=lambda n: f"{n} ({next(e.card.architecture for e in entries if e.card.name == n)})")
+    model = load_model(name)
+    with st.expander("Model card"):
+        st.warning(model.card.intended_use)
+        st.json(model.card.to_dict(), expanded=1)
+    return model
+
+
+def parameter_widgets(method_name: str) -> dict[str, Any]:
+    """Advanced settings of one method, generated from its declared parameters and presets."""
+    method = get_method(method_name)
+    with st.expander(f"Advanced: {method.label}"):
+        st.caption(method.summary)
+        preset_names = ["defaults", *method.presets]
+        preset = st.selectbox("Preset", preset_names, key=f"{method.name}-preset",
+                              help="'earlier-tool' reproduces the earlier prototype's settings.")
+        base = method.resolve_params({}, None if preset == "defaults" else preset)
+        values: dict[str, Any] = {}
+        for param in method.params:
+            label = f"{method.label} · {param.name}"
+            key = f"{method.name}-{param.name}-{preset}"
+            if param.choices:
+                values[param.name] = st.selectbox(label, param.choices, index=param.choices.index(base[param.name]),
+                                                  key=key, help=param.help)
+            elif param.kind is int:
+                values[param.name] = int(st.number_input(label, min_value=int(param.minimum or 0),
+                                                         max_value=int(param.maximum or 10**6),
+                                                         value=int(base[param.name]), step=1, key=key, help=param.help))
+            elif param.kind is float:
+                values[param.name] = float(st.number_input(label, min_value=float(param.minimum or 0.0),
+                                                           max_value=float(param.maximum or 1e6),
+                                                           value=float(base[param.name]), key=key, help=param.help))
+            elif param.kind is bool:
+                values[param.name] = st.checkbox(label, value=bool(base[param.name]), key=key, help=param.help)
+            else:
+                values[param.name] = st.text_input(label, value=str(base[param.name]), key=key, help=param.help)
+    return method.resolve_params(values)
+
+
+def choose_methods(model: Any) -> dict[str, dict[str, Any]]:
+    """Checkboxes of the methods that suit this input and model; the others listed with the reason."""
+    choices = methods(model.card.modality, model)
+    chosen: dict[str, dict[str, Any]] = {}
+    st.subheader("Explanation methods")
+    columns = st.columns(3)
+    families = ("cam", "gradient", "perturbation")
+    for column, family in zip(columns, families, strict=True):
+        with column:
+            st.markdown(f"**{family.upper() if family == 'cam' else family.capitalize()}**")
+            for choice in (c for c in choices if c.method.family == family):
+                if not choice.available:
+                    st.caption(f"~~{choice.method.label}~~ — {choice.reason}")
+                    continue
+                default = choice.method.name == "gradcam"
+                if st.checkbox(choice.method.label, value=default, key=f"use-{choice.method.name}",
+                               help=choice.method.summary):
+                    chosen[choice.method.name] = {}
+    for name in chosen:
+        chosen[name] = parameter_widgets(name)
+    return chosen
+
+
+def run_explanations(model: Any, sample: Any, chosen: dict[str, dict[str, Any]], seed: int, window: int | None,
+                     ) -> list[Any]:
+    """Explain with every chosen method (cached ones at once), with a progress bar and a Stop button."""
+    cache = EXPLANATIONS
+    per_call = seconds_per_call(model)
+    total_calls = sum(get_method(name).model_calls(model, params) for name, params in chosen.items())
+    st.caption(f"Cost: {total_calls} model calls, about {total_calls * per_call:.0f} s on this machine "
+               f"({per_call * 1000:.0f} ms per call); results already computed come from the cache.")
+    start, stop = st.columns([1, 1])
+    clicked = start.button("Explain", type="primary", key="explain")
+    if stop.button("Stop", key="stop"):
+        st.info("Stopped. Nothing already computed is lost.")
+    explanations = []
+    for name, params in chosen.items():
+        key = cache.key(model, sample, name, params, seed, None, window)
+        found = cache.get(key)
+        if found is not None:
+            explanations.append(found)
+        elif clicked:
+            bar = st.progress(0.0, text=f"{get_method(name).label}: starting")
+            label = get_method(name).label
+
+            def report(done: int, total: int, bar: Any = bar, label: str = label) -> None:
+                bar.progress(min(done / max(total, 1), 1.0), text=f"{label}: {done}/{total} model calls")
+
+            try:
+                explanation, _ = cached_explain(cache, model, sample, name, params, seed=seed, window=window,
+                                                progress=report)
+            except ExplanationStopped:
+                st.info("Stopped.")
+                break
+            bar.empty()
+            explanations.append(explanation)
+    if chosen and not explanations and not clicked:
+        st.info("Press **Explain** to compute the chosen methods.")
+    return explanations
+
+
+def main() -> None:
+    st.set_page_config(page_title="xaiscope", layout="wide")
+    st.title("xaiscope")
+    st.caption("Why did the network call this recording a deepfake, or this chest X-ray abnormal? "
+               f"{NOT_FOR_DECISIONS}")
+    kind = st.radio("Kind of input", list(KINDS), horizontal=True, key="kind")
+    modality = KINDS[kind]
+    try:
+        sample = choose_input(modality)
+    except XaiscopeError as error:
+        show_error(error)
+        return
+    if sample is None:
+        return
+    panels.show_input(sample)
+    try:
+        model = choose_model(modality)
+        if model is None:
+            return
+        prediction = panels.show_prediction(model, sample)
+    except XaiscopeError as error:
+        show_error(error)
+        return
+    chosen = choose_methods(model)
+    settings = st.columns(2)
+    seed = int(settings[0].number_input("Seed (every random source)", min_value=0, value=0, step=1, key="seed"))
+    window = None
+    if len(prediction.windows) > 1:
+        default = prediction.decisive_window or 0
+        window = int(settings[1].number_input("Window to explain", min_value=0, max_value=len(prediction.windows) - 1,
+                                              value=default, step=1, key="window",
+                                              help="Default: the window that decided the verdict."))
+    try:
+        explanations = run_explanations(model, sample, chosen, seed, window)
+    except XaiscopeError as error:
+        show_error(error)
+        return
+    if explanations:
+        panels.show_explanations(model, sample, prediction, explanations, FILES)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The app's display panels: the input, the verdict, and the Result / Compare / Downloads views."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from xaiscope.app.logic import LruCache, rank_agreement
+from xaiscope.inputs import AudioSample
+from xaiscope.views import AudioView, overlay
+from xaiscope.views.audio import recording_picture
+from xaiscope.views.export import explanation_files
+from xaiscope.views.report import html_report
+
+
+def show_input(sample: Any) -> None:
+    """Audio player and whole-recording spectrogram, or the radiograph (DICOM already windowed)."""
+    with st.expander("Input", expanded=True):
+        facts = sample.describe()
+        st.caption(", ".join(f"{key}: {value}" for key, value in facts.items() if value not in ("", None)))
+        if isinstance(sample, AudioSample):
+            from xaiscope.preprocessing import AudioSpec
+
+            st.audio(_wav_bytes(sample.waveform, sample.sample_rate), format="audio/wav")
+            st.image(recording_picture(sample, AudioSpec()), caption="mel spectrogram of the whole recording",
+                     width="stretch")
+        else:
+            st.image(sample.display, caption=f"{sample.size[0]} x {sample.size[1]} pixels", width=480)
+
+
+def show_prediction(model: Any, sample: Any) -> Any:
+    """Verdict, every class's probability and, for a long recording, the per-window timeline."""
+    with st.spinner("Classifying..."):
+        bar = st.progress(0.0)
+        prediction = model.predict(sample, progress=lambda done, total: bar.progress(done / max(total, 1)))
+        bar.empty()
+    colour = "red" if prediction.label == model.card.alert_class else "green"
+    st.subheader(f"Verdict: :{colour}[{prediction.label}] (P = {prediction.confidence:.3f})")
+    for column, (label, value) in zip(st.columns(len(prediction.probabilities)), prediction.probabilities.items(),
+                                      strict=True):
+        column.metric(f"P({label})", f"{value:.4f}")
+    if len(prediction.windows) > 1:
+        import pandas as pd
+
+        st.caption(f"{len(prediction.windows)} windows; combined by {prediction.combined_by}.")
+        frame = pd.DataFrame([{"start s": w.start_s, "end s": w.end_s, **{f"P({k})": v for k, v in
+                                                                          w.probabilities.items()}}
+                              for w in prediction.windows])
+        st.line_chart(frame.set_index("start s")[[f"P({model.card.alert_class})"]])
+        with st.expander("Per-window timeline"):
+            st.dataframe(frame, hide_index=False)
+    return prediction
+
+
+def _wav_bytes(waveform: np.ndarray, rate: int) -> bytes:
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.clip(waveform, -1, 1), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def _files(cache: LruCache, explanation: Any, sample: Any, spec: Any, opacity: float, keep: float) -> dict[str, bytes]:
+    key = (id(explanation), sample.sha256, opacity, keep)
+    files = cache.get(key)
+    if files is None:
+        files = explanation_files(explanation, sample, spec, opacity=opacity, keep=keep)
+        cache.put(key, files)
+    return files
+
+
+def _zoomed(image: np.ndarray, zoom: float, centre_x: float, centre_y: float) -> np.ndarray:
+    """Crop ``image`` around a centre (fractions of width and height) by ``zoom``."""
+    if zoom <= 1:
+        return image
+    height, width = image.shape[:2]
+    crop_h, crop_w = max(int(height / zoom), 8), max(int(width / zoom), 8)
+    top = int(np.clip(centre_y * height - crop_h / 2, 0, height - crop_h))
+    left = int(np.clip(centre_x * width - crop_w / 2, 0, width - crop_w))
+    return image[top:top + crop_h, left:left + crop_w]
+
+
+def show_explanations(model: Any, sample: Any, prediction: Any, explanations: list[Any], files_cache: LruCache,
+                      ) -> None:
+    result_tab, compare_tab, downloads_tab = st.tabs(["Result", "Compare", "Downloads"])
+    spec = model.card.preprocessing
+    with result_tab:
+        _result(model, sample, explanations, files_cache)
+    with compare_tab:
+        _compare(sample, explanations)
+    with downloads_tab:
+        _downloads(model, sample, prediction, explanations, files_cache, spec)
+
+
+def _base_image(sample: Any, explanation: Any) -> np.ndarray:
+    return explanation.picture if isinstance(sample, AudioSample) else sample.display
+
+
+def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCache) -> None:
+    labels = [e.label for e in explanations]
+    chosen = explanations[labels.index(st.selectbox("Method", labels, key="result-method"))]
+    controls = st.columns(4)
+    opacity = controls[0].slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="opacity")
+    show_map = controls[1].toggle("Show explanation", value=True, key="show-map",
+                                  help="Off: the original input, to compare.")
+    zoom = controls[2].slider("Zoom", 1.0, 8.0, 1.0, 0.5, key="zoom")
+    centre_x = controls[3].slider("Zoom centre x", 0.0, 1.0, 0.5, 0.05, key="zoom-x", disabled=zoom <= 1)
+    centre_y = controls[3].slider("Zoom centre y", 0.0, 1.0, 0.5, 0.05, key="zoom-y", disabled=zoom <= 1)
+    base = _base_image(sample, chosen)
+    shown = overlay(base, chosen.attribution, opacity=opacity) if show_map else np.asarray(base)
+    st.image(_zoomed(shown, zoom, centre_x, centre_y), caption=f"{chosen.label} — {chosen.target_class}",
+             width="stretch")
+    keep = 0.2
+    if isinstance(sample, AudioSample):
+        keep = st.slider("Kept fraction for listening", 0.05, 1.0, 0.2, 0.05, key="keep",
+                         help="listen.wav keeps this fraction of the picture with the highest attribution.")
+    files = _files(files_cache, chosen, sample, model.card.preprocessing, opacity, keep)
+    import json
+
+    record = json.loads(files["record.json"])
+    st.info(record["summary"])
+    if isinstance(sample, AudioSample):
+        st.image(files["timefreq.png"], caption="attribution on time (s) and frequency (Hz, mel scale)",
+                 width="stretch")
+        view = AudioView.build(chosen, sample, model.card.preprocessing)
+        import pandas as pd
+
+        st.caption("Importance over time")
+        st.area_chart(pd.DataFrame({"time s": view.times, "share": view.time_importance()}).set_index("time s"))
+        st.caption("What the model relied on (listen.wav)")
+        st.audio(files["listen.wav"], format="audio/wav")
+    for extra, caption in (("lime.png", "LIME: top superpixels"), ("shap.png", "SHAP: red = for, green = against")):
+        if extra in files:
+            st.image(files[extra], caption=caption, width=448)
+    st.caption(f"{chosen.seconds:.2f} s, {chosen.model_calls} model calls, seed {chosen.seed}, "
+               f"parameters {chosen.params}")
+
+
+def _compare(sample: Any, explanations: list[Any]) -> None:
+    """The chosen methods side by side on one colour scale, with their cost, and how far each pair agrees."""
+    st.caption("Each map is scaled by its own 99.5th percentile of |attribution| into [-1, 1] and drawn with the "
+               "same colour map: red = for the explained class, blue = against.")
+    per_row = 3
+    for start in range(0, len(explanations), per_row):
+        columns = st.columns(per_row)
+        for column, explanation in zip(columns, explanations[start:start + per_row], strict=False):
+            with column:
+                st.image(overlay(_base_image(sample, explanation), explanation.attribution, opacity=0.6),
+                         caption=explanation.label, width="stretch")
+                st.caption(f"{explanation.seconds:.2f} s · {explanation.model_calls} model calls")
+    if len(explanations) > 1:
+        import pandas as pd
+
+        agreement = rank_agreement(explanations)
+        st.markdown("**Agreement** (Spearman rank correlation of the maps; 1 = same ranking, 0 = unrelated)")
+        st.dataframe(pd.DataFrame([{"method A": a, "method B": b, "rho": round(v, 3)}
+                                   for (a, b), v in agreement.items()]), hide_index=True)
+
+
+def _downloads(model: Any, sample: Any, prediction: Any, explanations: list[Any], files_cache: LruCache,
+               spec: Any) -> None:
+    stem = sample.name.rsplit(".", 1)[0]
+    bundles = []
+    for explanation in explanations:
+        files = _files(files_cache, explanation, sample, spec, 0.5, 0.2)
+        bundles.append((explanation, files))
+        st.markdown(f"**{explanation.label}**")
+        columns = st.columns(len(files))
+        for column, (name, content) in zip(columns, files.items(), strict=True):
+            column.download_button(name, content, file_name=f"{stem}_{explanation.method}_{name}",
+                                   key=f"download-{explanation.method}-{name}")
+    report = html_report(prediction, model.card, bundles, rank_agreement(explanations) if len(explanations) > 1
+                         else None)
+    st.download_button("HTML report (everything above)", report.encode(), file_name=f"{stem}_xaiscope.html",
+                       mime="text/html", type="primary", key="download-report")
