@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: app test lint install clean
+.PHONY: app test lint install clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ app: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools benchmarks
 
-test: $(STAMP) lint
+# The browser test drives Debian's Chromium (never a browser downloaded by a test tool).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest -q
 
 clean:
