@@ -63,12 +63,15 @@ def run_explain(args: argparse.Namespace) -> int:
     presets = {get_method(k).name: v["preset"] for k, v in _method_options(args.preset, "", "METHOD=NAME").items()}
     sample = load_input(args.file)
     model = load_model(args.model) if args.model else load_default_model(sample.modality)
+    window = args.window
+    if window is None and sample.modality == "audio":  # decide once, not once per method
+        window = model.predict(sample).decisive_window or 0
     records = []
     for name in names:
         with progress_bar("model calls") as progress:
             task = progress.add_task(name, total=None)
             explanation = explain(
-                model, sample, name, args.target, window=args.window, seed=args.seed, preset=presets.get(name),
+                model, sample, name, args.target, window=window, seed=args.seed, preset=presets.get(name),
                 progress=lambda done, total, task=task: progress.update(task, completed=done, total=total),
                 **params.get(name, {}))
         folder = args.out / name

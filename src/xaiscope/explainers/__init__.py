@@ -166,8 +166,7 @@ def explain(model: Any, sample: Sample, method: str, target: int | str | None = 
                                "Choose another method (`xaiscope methods --model NAME`).")
     values = chosen.resolve_params(params, preset)
     if window is None:
-        prediction = model.predict(sample) if sample.modality == "audio" else None
-        window = prediction.decisive_window or 0 if prediction is not None else 0
+        window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
     try:
         model_input = window_input(sample, model.card.preprocessing, window)
     except IndexError as error:
