@@ -13,6 +13,7 @@ from xaiscope.inputs import AudioSample
 from xaiscope.views import AudioView, overlay
 from xaiscope.views.audio import recording_picture
 from xaiscope.views.export import explanation_files
+from xaiscope.views.overlay import to_gray
 from xaiscope.views.report import html_report
 
 
@@ -96,7 +97,7 @@ def show_explanations(model: Any, sample: Any, prediction: Any, explanations: li
 
 
 def _base_image(sample: Any, explanation: Any) -> np.ndarray:
-    return explanation.picture if isinstance(sample, AudioSample) else sample.display
+    return to_gray(explanation.picture) if isinstance(sample, AudioSample) else sample.display
 
 
 def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCache) -> None:

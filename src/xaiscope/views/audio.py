@@ -17,7 +17,7 @@ import numpy as np
 from xaiscope.inputs import AudioSample
 from xaiscope.preprocessing import AudioSpec, window_clip
 from xaiscope.preprocessing.spectrogram import fft_size_for
-from xaiscope.views.overlay import overlay, resize_map
+from xaiscope.views.overlay import overlay, resize_map, to_gray
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class AudioView:
         FigureCanvasAgg(figure)
         grid = figure.add_gridspec(2, 2, width_ratios=(5, 1), height_ratios=(3, 1))
         main = figure.add_subplot(grid[0, 0])
-        shown = overlay(self.picture, self.attribution, opacity=opacity)
+        shown = overlay(to_gray(self.picture), self.attribution, opacity=opacity)
         extent = (self.times[0], self.times[-1], 0, len(self.frequencies))
         main.imshow(shown, aspect="auto", extent=extent)
         ticks = np.linspace(0, len(self.frequencies) - 1, 6).astype(int)

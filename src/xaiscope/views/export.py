@@ -10,7 +10,7 @@ import numpy as np
 
 from xaiscope.inputs import AudioSample, Sample, XraySample
 from xaiscope.views.audio import AudioView
-from xaiscope.views.overlay import lime_view, overlay, png_bytes, shap_view
+from xaiscope.views.overlay import lime_view, overlay, png_bytes, shap_view, to_gray
 from xaiscope.views.summary import summarise
 
 
@@ -26,7 +26,7 @@ def explanation_files(explanation: Any, sample: Sample, spec: Any, *, opacity: f
     """
     files: dict[str, bytes] = {}
     view = AudioView.build(explanation, sample, spec) if isinstance(sample, AudioSample) else None
-    base = sample.display if isinstance(sample, XraySample) else explanation.picture
+    base = sample.display if isinstance(sample, XraySample) else to_gray(explanation.picture)
     files["overlay.png"] = png_bytes(overlay(base, explanation.attribution, opacity=opacity))
     files["attribution.npy"] = _npy(explanation.attribution)
     record = {**explanation.record(), "summary": summarise(explanation, view)}

@@ -57,6 +57,14 @@ def resize_map(attribution: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.float32)
 
 
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 -> ``(H, W)`` uint8 luma; a magma spectrogram under red/blue overlays reads better in
+    gray (loud = bright)."""
+    if image.ndim == 2:
+        return image
+    return np.round(image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)
+
+
 def as_rgb(image: np.ndarray) -> np.ndarray:
     """Gray ``(H, W)`` or colour ``(H, W, 3)`` uint8 -> ``(H, W, 3)`` uint8."""
     return np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image[:, :, :3]
