@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,4 +39,7 @@ def run_app(args: argparse.Namespace) -> int:
         parts = [str(args.models.resolve()), environment.get("XAISCOPE_MODELS", "")]
         environment["XAISCOPE_MODELS"] = os.pathsep.join(part for part in parts if part)
     err.print(f"xaiscope app on http://{args.address}:{args.port} (Ctrl-C stops it)")
-    return subprocess.call(streamlit_command(args.port, args.address), env=environment)
+    command = streamlit_command(args.port, args.address)
+    # The server replaces this process, so stopping `xaiscope app` (Ctrl-C, SIGTERM) stops the server itself.
+    os.execve(command[0], command, environment)
+    return 0  # not reached
