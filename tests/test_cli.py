@@ -123,9 +123,18 @@ def test_import_with_one_class_is_refused(workdir: Path, capsys):
     assert "at least two class names" in capsys.readouterr().err
 
 
-def test_app_says_it_is_not_there_yet(workdir: Path, capsys):
-    assert main(["app"]) == 2
-    assert "issue 6" in capsys.readouterr().err
+def test_app_command_serves_the_page_headless_with_the_upload_limit(workdir: Path, capsys):
+    from xaiscope.cli.app import streamlit_command
+
+    command = streamlit_command(8600)
+    assert command[command.index("--server.port") + 1] == "8600"
+    assert command[command.index("--server.maxUploadSize") + 1] == "200"
+    assert command[command.index("--server.headless") + 1] == "true"
+    assert command[command.index("--browser.gatherUsageStats") + 1] == "false"
+    assert Path(command[command.index("run") + 1]).name == "main.py"
+    # a missing models folder is refused before anything starts (the real server is tested in tests/app)
+    assert main(["app", "--models", "no-such-folder"]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_methods_listing(workdir: Path, capsys):
