@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "xaiscope.cli.explain",
     "xaiscope.cli.app",
     "xaiscope.cli.train",
+    "xaiscope.cli.evaluate",
 )
 
 

@@ -1,0 +1,119 @@
+"""Ground truth in model-input space, and the ``ground_truth.json`` file that states it for a data folder.
+
+* X-ray: a lesion mask, ``(h, w)`` bool at the sample's own resolution. The preprocessing stretches the image to
+  the ``S x S`` square (no crop, no letterbox), so the mask is stretched the same way: resized as a float image
+  with Pillow's bilinear filter and thresholded at 0.5.
+* Audio: a fake time interval ``(start_s, end_s)`` in seconds of the recording. Column ``c`` of the explained
+  window's picture shows time ``start + (c + 0.5) / S * frames * hop / rate`` (the geometry stated in
+  :mod:`xaiscope.views.audio`); the columns whose time lies inside the interval, every row, form the region.
+
+``ground_truth.json`` (beside the files of ``xaiscope evaluate --data DIR``) maps file names to one of::
+
+    {"chest1.png": {"mask": "masks/chest1.png"},          # PNG, same size as the X-ray; nonzero = lesion
+     "clip7.wav":  {"interval": [0.8, 1.6]},               # seconds of the recording that are fake
+     "clip8.wav":  [0.8, 1.6]}                             # the same, short form
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from xaiscope.evaluation.base import EvaluationError
+from xaiscope.inputs import AudioSample, Sample
+from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, window_clip
+
+GroundTruth = np.ndarray | tuple[float, float]
+
+
+def mask_to_input(mask: np.ndarray, size: int) -> np.ndarray:
+    """``(h, w)`` bool lesion mask at the X-ray's resolution -> ``(size, size)`` bool, stretched like the image."""
+    stretched = Image.fromarray(np.asarray(mask, np.float32)).resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(stretched) >= 0.5
+
+
+def column_times(sample: AudioSample, spec: AudioSpec, window: int, width: int) -> np.ndarray:
+    """``(width,)`` seconds of the recording at the centre of each model-input column of ``window``."""
+    from xaiscope.preprocessing.spectrogram import fft_size_for
+
+    clip, _, span = window_clip(sample, spec, window)
+    frames = 1 + max(len(clip), fft_size_for(len(clip), spec)) // spec.hop_length
+    return span.start_s + (np.arange(width) + 0.5) / width * frames * spec.hop_length / spec.sample_rate
+
+
+def interval_to_input(sample: AudioSample, spec: AudioSpec, window: int, interval: tuple[float, float],
+                      ) -> np.ndarray:
+    """A fake interval in seconds -> ``(S, S)`` bool region: the columns whose centre time lies inside it."""
+    start, end = float(interval[0]), float(interval[1])
+    if not end > start:
+        raise EvaluationError(f"The fake interval [{start}, {end}] of '{sample.name}' is empty.",
+                              "Give [start_s, end_s] with end_s > start_s, in seconds of the recording.")
+    size = spec.image_size
+    times = column_times(sample, spec, window, size)
+    return np.broadcast_to((times >= start) & (times <= end), (size, size)).copy()
+
+
+def region_for(sample: Sample, spec: PreprocessingSpec, window: int, truth: GroundTruth | None) -> np.ndarray | None:
+    """The ground truth of ``sample`` as a ``(S, S)`` bool region of the explained window's model input."""
+    if truth is None:
+        return None
+    if isinstance(sample, AudioSample):
+        if isinstance(truth, np.ndarray) and truth.dtype == bool:
+            raise EvaluationError(f"'{sample.name}' is a recording but its ground truth is a mask.",
+                                  "Give a fake interval [start_s, end_s] for recordings.")
+        return interval_to_input(sample, spec, window, tuple(truth))  # type: ignore[arg-type]
+    mask = np.asarray(truth)
+    if mask.ndim != 2 or mask.shape != sample.image.shape:  # type: ignore[attr-defined]
+        raise EvaluationError(f"The lesion mask of '{sample.name}' has shape {mask.shape}, the X-ray "
+                              f"{sample.image.shape}.",  # type: ignore[attr-defined]
+                              "Give a mask of the X-ray's own size (height, width), nonzero = lesion.")
+    return mask_to_input(mask.astype(bool), spec.image_size)
+
+
+def load_ground_truth(folder: Path) -> dict[str, GroundTruth]:
+    """Read ``folder/ground_truth.json`` (see the module docstring); {} when the file does not exist.
+
+    Raises:
+        EvaluationError: malformed JSON, an entry of unknown form, or a missing mask file.
+    """
+    path = folder / "ground_truth.json"
+    if not path.is_file():
+        return {}
+    try:
+        entries: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise EvaluationError(f"{path} is not readable JSON ({error}).",
+                              'Write {"file.png": {"mask": "mask.png"}, "clip.wav": [start_s, end_s]}.') from error
+    if not isinstance(entries, dict):
+        raise EvaluationError(f"{path} must hold one object keyed by file name.", "See `xaiscope evaluate --help`.")
+    truths: dict[str, GroundTruth] = {}
+    for name, entry in entries.items():
+        if isinstance(entry, dict) and "mask" in entry:
+            mask_path = folder / str(entry["mask"])
+            try:
+                with Image.open(mask_path) as picture:
+                    truths[name] = np.asarray(picture.convert("L")) > 0
+            except OSError as error:
+                raise EvaluationError(f"The lesion mask {mask_path} for '{name}' cannot be read.",
+                                      "Give a PNG path relative to the data folder.") from error
+        elif isinstance(entry, dict) and "interval" in entry:
+            truths[name] = _interval(entry["interval"], name, path)
+        elif isinstance(entry, list):
+            truths[name] = _interval(entry, name, path)
+        else:
+            raise EvaluationError(f"The entry for '{name}' in {path} is neither a mask nor an interval.",
+                                  'Use {"mask": "path.png"}, {"interval": [start_s, end_s]} or [start_s, end_s].')
+    return truths
+
+
+def _interval(value: Any, name: str, path: Path) -> tuple[float, float]:
+    try:
+        start, end = (float(v) for v in value)
+    except (TypeError, ValueError) as error:
+        raise EvaluationError(f"The interval for '{name}' in {path} is not two numbers.",
+                              "Write [start_s, end_s] in seconds.") from error
+    return start, end

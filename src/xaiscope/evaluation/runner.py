@@ -1,0 +1,169 @@
+"""``evaluate``: explain every sample with every method, score each explanation with every metric that applies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from xaiscope.evaluation.base import CallMeter, Case, EvaluationError, Metric, ProgressCallback
+from xaiscope.evaluation.control import CONTROL
+from xaiscope.evaluation.ground_truth import GroundTruth, region_for
+from xaiscope.evaluation.registry import METRICS, get_metric
+from xaiscope.evaluation.results import CurveRecord, EvaluationResult, ScoreRecord
+from xaiscope.explainers import explain, get_method
+from xaiscope.explainers.base import Method
+from xaiscope.inputs import Sample
+from xaiscope.preprocessing import count_windows, window_input
+
+Choice = Sequence[str] | Mapping[str, Mapping[str, Any]]
+
+
+def _named(choice: Choice | str | None, default: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if choice is None:
+        return {name: {} for name in default}
+    if isinstance(choice, str):
+        choice = [part for part in choice.split(",") if part.strip()]
+    if isinstance(choice, Mapping):
+        return {str(name): dict(values) for name, values in choice.items()}
+    return {str(name): {} for name in choice}
+
+
+def resolve_method(name: str) -> Method:
+    """A registry method, or the ``random`` control."""
+    return CONTROL if name.strip().lower() == "random" else get_method(name)
+
+
+def _truths(samples: Sequence[Sample], ground_truth: Any) -> list[GroundTruth | None]:
+    if ground_truth is None:
+        return [None] * len(samples)
+    if isinstance(ground_truth, Mapping):
+        return [ground_truth.get(sample.name) for sample in samples]
+    truths = list(ground_truth)
+    if len(truths) != len(samples):
+        raise EvaluationError(f"{len(truths)} ground-truth entries for {len(samples)} samples.",
+                              "Give one entry (or None) per sample, or a mapping from sample names.")
+    return truths
+
+
+def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | str,
+             metrics: Choice | str | None = None, *,
+             ground_truth: Mapping[str, GroundTruth] | Sequence[Any] | None = None,
+             seed: int = 0, progress: ProgressCallback | None = None, target: int | str | None = None,
+             ) -> EvaluationResult:
+    """Score explanations of ``model`` on ``samples``.
+
+    Args:
+        model: a loaded :class:`~xaiscope.models.Model` (never modified: randomisation works on a copy).
+        samples: inputs of the model's modality.
+        methods: method names (``"gradcam,lime"``, a list, or ``{name: {param: value}}``); ``random`` adds the
+            chance-level control.
+        metrics: metric names (same forms; ``{name: {param: value}}`` sets metric parameters); None = all. A metric
+            that does not apply to a sample (wrong modality, no ground truth) is skipped and listed in
+            ``result.skipped``.
+        ground_truth: per sample, a lesion mask ``(h, w)`` bool at the X-ray's resolution or a fake interval
+            ``(start_s, end_s)``; a mapping from sample names or a sequence aligned with ``samples``.
+        seed: seed of every random source (methods, metrics, bootstrap).
+        progress: ``progress(model_calls_done, model_calls_expected)``; it may raise
+            :class:`~xaiscope.explainers.base.ExplanationStopped` to stop.
+        target: class to explain (default: each sample's predicted class).
+
+    Returns:
+        An :class:`~xaiscope.evaluation.results.EvaluationResult` (per-sample scores, means, bootstrap 95% CIs,
+        curves, seconds; writers for CSV, JSON, Markdown and PNG).
+    """
+    samples = [samples] if isinstance(samples, Sample) else list(samples)
+    if not samples:
+        raise EvaluationError("No samples to evaluate.", "Give at least one recording or X-ray.")
+    chosen_methods = {resolve_method(name).name: (resolve_method(name), params)
+                      for name, params in _named(methods, ()).items()}
+    if not chosen_methods:
+        raise EvaluationError("No methods to evaluate.", "Name at least one, e.g. gradcam,lime (`xaiscope methods`).")
+    chosen_metrics = {get_metric(name).name: (get_metric(name), params)
+                      for name, params in _named(metrics, list(METRICS)).items()}
+    method_values = {name: method.resolve_params(params) for name, (method, params) in chosen_methods.items()}
+    metric_values = {name: metric.resolve_params(params) for name, (metric, params) in chosen_metrics.items()}
+    truths = _truths(samples, ground_truth)
+    spec = model.card.preprocessing
+
+    expected = 0
+    for sample, truth in zip(samples, truths, strict=True):
+        for name, (method, _) in chosen_methods.items():
+            expected += method.model_calls(model, method_values[name]) + count_windows(sample, spec) + 1
+            for metric_name, (metric, _) in chosen_metrics.items():
+                if metric.applies(sample.modality, truth is not None) is None:
+                    expected += metric.model_calls(model, method, method_values[name], metric_values[metric_name])
+    meter = CallMeter(expected, progress)
+    result = EvaluationResult(model=model.name, modality=model.card.modality, seed=seed, expected_model_calls=expected,
+                              metrics={name: metric for name, (metric, _) in chosen_metrics.items()},
+                              metric_params=metric_values, method_params=method_values,
+                              method_labels={name: method.label for name, (method, _) in chosen_methods.items()})
+    with model.lock:
+        for sample, truth in zip(samples, truths, strict=True):
+            if sample.modality != model.card.modality:
+                raise EvaluationError(f"'{sample.name}' is a {sample.modality} input; {model.name} takes "
+                                      f"{model.card.modality}.", "Evaluate each modality with its own model.")
+            for name, (method, _) in chosen_methods.items():
+                case = _explain(model, sample, method, method_values[name], target, seed, meter, result)
+                case.region = region_for(sample, spec, case.window_index, truth)
+                for metric_name, (metric, _) in chosen_metrics.items():
+                    _score(metric, metric_values[metric_name], case, sample, name, truth is not None, result)
+    result.model_calls = meter.done
+    return result
+
+
+def _explain(model: Any, sample: Sample, method: Method, params: dict[str, Any], target: int | str | None,
+             seed: int, meter: CallMeter, result: EvaluationResult) -> Case:
+    started = time.perf_counter()
+    calls_before = meter.done
+    if method is CONTROL:
+        with meter.watch(model.class_view):
+            window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
+            inputs = window_input(sample, model.card.preprocessing, window).tensor
+            probabilities = model.probabilities(inputs)[0]
+        target_index = int(np.argmax(probabilities.numpy())) if target is None else _class_index(model, target)
+        attribution = method.attribute(model, inputs, target_index, params, seed).attribution
+    else:
+        with meter.watch(model.class_view):
+            explanation = explain(model, sample, method.name, target, seed=seed, **params)
+        window = explanation.window.index if explanation.window is not None else 0
+        inputs = window_input(sample, model.card.preprocessing, window).tensor
+        attribution, target_index = explanation.attribution, explanation.target
+    result.explanations.append({"sample": sample.name, "method": method.name, "target": model.classes[target_index],
+                                "window": window, "seconds": time.perf_counter() - started,
+                                "model_calls": meter.done - calls_before})
+    return Case(model=model, sample=sample, method=method, method_params=params, inputs=inputs,
+                attribution=np.asarray(attribution, np.float32), target=target_index, seed=seed, window_index=window,
+                meter=meter)
+
+
+def _class_index(model: Any, target: int | str) -> int:
+    if isinstance(target, str) and not target.isdigit():
+        if target not in model.classes:
+            raise EvaluationError(f"'{target}' is not a class of {model.name}.",
+                                  f"Classes: {', '.join(model.classes)}.")
+        return model.classes.index(target)
+    return int(target)
+
+
+def _score(metric: Metric, params: dict[str, Any], case: Case, sample: Sample, method: str, has_truth: bool,
+           result: EvaluationResult) -> None:
+    reason = metric.applies(sample.modality, has_truth)
+    if reason is not None:
+        result.skipped.append({"sample": sample.name, "method": method, "metric": metric.name, "reason": reason})
+        return
+    started = time.perf_counter()
+    calls_before = case.meter.done
+    value = metric.compute(case, params)
+    seconds = time.perf_counter() - started
+    for output in metric.outputs:
+        result.scores.append(ScoreRecord(sample=sample.name, method=method, metric=metric.name, output=output,
+                                         value=float(value.values.get(output, float("nan"))), seconds=seconds,
+                                         model_calls=case.meter.done - calls_before))
+    for curve_name, curve in value.curves.items():
+        result.curves.append(CurveRecord(sample=sample.name, method=method, metric=curve_name,
+                                         x=np.asarray(curve[0], np.float64), y=np.asarray(curve[1], np.float64)))
+    if value.details:
+        result.details.append({"sample": sample.name, "method": method, "metric": metric.name, **value.details})
