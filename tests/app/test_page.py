@@ -33,7 +33,7 @@ def test_audio_sample_gives_verdict_timeline_and_default_gradcam():
     assert app.checkbox(key="use-gradcam").value is True
     app.button(key="explain").click().run()
     assert not app.exception
-    assert [tab.label for tab in app.tabs] == ["Result", "Compare", "Downloads"]
+    assert [tab.label for tab in app.tabs] == ["Result", "Compare", "Downloads", "Trust"]
     assert "Grad-CAM explains" in texts(app.info)
 
 
@@ -79,7 +79,7 @@ def test_second_request_comes_from_the_cache():
     again = start()
     again.checkbox(key="use-lime").check().run()
     again.number_input(key="lime-samples-defaults").set_value(20).run()
-    assert "LIME explains" in texts(again.info) or len(again.tabs) == 3  # shown without pressing Explain
+    assert "LIME explains" in texts(again.info) or len(again.tabs) == 4  # shown without pressing Explain
     assert cache.hits > hits
     assert not again.exception
 
@@ -95,3 +95,18 @@ def test_xray_compare_and_downloads():
     assert "Agreement" in texts(app.markdown)
     labels = {button.label for button in app.get("download_button")}
     assert {"overlay.png", "attribution.npy", "record.json", "HTML report (everything above)"} <= labels
+
+
+@pytest.mark.usefixtures("app_environment")
+def test_trust_scores_with_meaning_and_direction():
+    app = start("Chest X-ray", "Test chest")
+    app.button(key="explain").click().run()
+    metrics = app.multiselect(key="trust-metrics")
+    assert "deletion" in metrics.value and "pointing_game" not in metrics.options  # no ground truth here
+    assert "needs ground truth" in texts(app.caption)
+    metrics.set_value(["sparseness", "deletion"]).run()
+    app.button(key="trust-run").click().run()
+    assert not app.exception
+    table = app.dataframe[-1].value
+    assert "Sparseness (Gini)" in set(table["metric"]) and set(table["better"]) <= {"↑ higher", "↓ lower"}
+    assert table["what it means"].str.len().min() > 10

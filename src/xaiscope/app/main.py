@@ -32,8 +32,11 @@ def show_error(error: XaiscopeError) -> None:
     st.error(f"{error.problem}\n\n**What to do:** {error.hint}" if error.hint else error.problem)
 
 
-def choose_input(modality: str) -> Any:
-    """Upload or bundled sample -> a loaded sample (None while nothing usable is chosen)."""
+def choose_input(modality: str) -> tuple[Any, Any]:
+    """Upload or bundled sample -> ``(sample, ground truth)`` (``(None, None)`` while nothing usable is chosen).
+
+    Ground truth (a fake interval or a lesion mask) exists only for bundled samples that ship it.
+    """
     samples = bundled_samples(modality)
     source = st.radio("Input", ["Upload a file", "Bundled sample"] if samples else ["Upload a file"],
                       horizontal=True, key="source")
@@ -42,7 +45,7 @@ def choose_input(modality: str) -> Any:
         chosen = titles[st.selectbox("Sample", list(titles), key="bundled")]
         if chosen.description:
             st.caption(chosen.description)
-        return load_input(chosen.path.read_bytes(), name=chosen.path.name, modality=modality)
+        return load_input(chosen.path.read_bytes(), name=chosen.path.name, modality=modality), chosen.truth()
     upload = st.file_uploader(
         f"Upload a {'recording' if modality == 'audio' else 'radiograph'} (at most {MAX_UPLOAD_MB} MB)",
         type=AUDIO_TYPES if modality == "audio" else XRAY_TYPES, key=f"upload-{modality}",
@@ -50,8 +53,8 @@ def choose_input(modality: str) -> Any:
     if upload is None:
         if not samples:
             st.info("No bundled samples in this installation: upload a file.")
-        return None
-    return load_input(upload.getvalue(), name=upload.name, modality=modality)
+        return None, None
+    return load_input(upload.getvalue(), name=upload.name, modality=modality), None
 
 
 def choose_model(modality: str) -> Any:
@@ -171,7 +174,7 @@ def main() -> None:
     kind = st.radio("Kind of input", list(KINDS), horizontal=True, key="kind")
     modality = KINDS[kind]
     try:
-        sample = choose_input(modality)
+        sample, truth = choose_input(modality)
     except XaiscopeError as error:
         show_error(error)
         return
@@ -201,7 +204,7 @@ def main() -> None:
         show_error(error)
         return
     if explanations:
-        panels.show_explanations(model, sample, prediction, explanations, FILES)
+        panels.show_explanations(model, sample, prediction, explanations, FILES, chosen, seed, truth)
 
 
 if __name__ == "__main__":

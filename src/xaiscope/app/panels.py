@@ -85,8 +85,11 @@ def _zoomed(image: np.ndarray, zoom: float, centre_x: float, centre_y: float) ->
 
 
 def show_explanations(model: Any, sample: Any, prediction: Any, explanations: list[Any], files_cache: LruCache,
-                      ) -> None:
-    result_tab, compare_tab, downloads_tab = st.tabs(["Result", "Compare", "Downloads"])
+                      chosen: dict[str, dict[str, Any]], seed: int, truth: Any) -> None:
+    """The Result, Compare, Downloads and Trust views of the computed explanations."""
+    from xaiscope.app.trust import show_trust
+
+    result_tab, compare_tab, downloads_tab, trust_tab = st.tabs(["Result", "Compare", "Downloads", "Trust"])
     spec = model.card.preprocessing
     with result_tab:
         _result(model, sample, explanations, files_cache)
@@ -94,6 +97,9 @@ def show_explanations(model: Any, sample: Any, prediction: Any, explanations: li
         _compare(sample, explanations)
     with downloads_tab:
         _downloads(model, sample, prediction, explanations, files_cache, spec)
+    with trust_tab:
+        computed = {e.method: e.params for e in explanations}
+        show_trust(model, sample, {m: p for m, p in chosen.items() if m in computed}, seed, truth)
 
 
 def _base_image(sample: Any, explanation: Any) -> np.ndarray:

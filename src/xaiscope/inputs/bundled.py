@@ -27,6 +27,20 @@ class BundledSample:
     description: str = ""
     ground_truth: dict[str, Any] = field(default_factory=dict)
 
+    def truth(self) -> Any:
+        """The ground truth in the evaluation's form: a fake interval ``(start_s, end_s)``, a lesion mask
+        ``(h, w)`` bool array at the image's resolution, or None."""
+        if "fake_interval" in self.ground_truth:
+            start, end = self.ground_truth["fake_interval"]
+            return float(start), float(end)
+        if "mask" in self.ground_truth:
+            import numpy as np
+            from PIL import Image
+
+            with Image.open(self.path.parent / self.ground_truth["mask"]) as mask:
+                return np.asarray(mask.convert("L")) >= 128
+        return None
+
 
 def sample_folders() -> list[Path]:
     """``$XAISCOPE_SAMPLES`` (when set) then the package's own samples."""
