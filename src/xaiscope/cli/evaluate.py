@@ -4,7 +4,7 @@ DATA is a folder of recordings or X-rays (searched recursively). Optional ground
 ``ground_truth.json``, keyed by file name (the path relative to DATA, or the base name)::
 
     {"chest1.png": {"mask": "masks/chest1.png"},   # lesion mask PNG, the X-ray's size, nonzero = lesion
-     "clip7.wav": {"interval": [0.8, 1.6]},        # fake stretch, seconds of the recording
+     "clip7.wav": {"fake_interval": [0.8, 1.6]},        # fake stretch, seconds of the recording
      "clip8.wav": [0.8, 1.6]}                      # short form of the same
 """
 

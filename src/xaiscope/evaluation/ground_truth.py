@@ -10,7 +10,7 @@
 ``ground_truth.json`` (beside the files of ``xaiscope evaluate --data DIR``) maps file names to one of::
 
     {"chest1.png": {"mask": "masks/chest1.png"},          # PNG, same size as the X-ray; nonzero = lesion
-     "clip7.wav":  {"interval": [0.8, 1.6]},               # seconds of the recording that are fake
+     "clip7.wav":  {"fake_interval": [0.8, 1.6]},               # seconds of the recording that are fake
      "clip8.wav":  [0.8, 1.6]}                             # the same, short form
 """
 
@@ -25,7 +25,7 @@ from PIL import Image
 
 from xaiscope.evaluation.base import EvaluationError
 from xaiscope.inputs import AudioSample, Sample
-from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, window_clip
+from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, column_times, window_clip
 
 GroundTruth = np.ndarray | tuple[float, float]
 
@@ -36,15 +36,6 @@ def mask_to_input(mask: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(stretched) >= 0.5
 
 
-def column_times(sample: AudioSample, spec: AudioSpec, window: int, width: int) -> np.ndarray:
-    """``(width,)`` seconds of the recording at the centre of each model-input column of ``window``."""
-    from xaiscope.preprocessing.spectrogram import fft_size_for
-
-    clip, _, span = window_clip(sample, spec, window)
-    frames = 1 + max(len(clip), fft_size_for(len(clip), spec)) // spec.hop_length
-    return span.start_s + (np.arange(width) + 0.5) / width * frames * spec.hop_length / spec.sample_rate
-
-
 def interval_to_input(sample: AudioSample, spec: AudioSpec, window: int, interval: tuple[float, float],
                       ) -> np.ndarray:
     """A fake interval in seconds -> ``(S, S)`` bool region: the columns whose centre time lies inside it."""
@@ -53,7 +44,8 @@ def interval_to_input(sample: AudioSample, spec: AudioSpec, window: int, interva
         raise EvaluationError(f"The fake interval [{start}, {end}] of '{sample.name}' is empty.",
                               "Give [start_s, end_s] with end_s > start_s, in seconds of the recording.")
     size = spec.image_size
-    times = column_times(sample, spec, window, size)
+    clip, _, span = window_clip(sample, spec, window)
+    times = column_times(len(clip), span.start_s, spec, size)
     return np.broadcast_to((times >= start) & (times <= end), (size, size)).copy()
 
 
@@ -100,13 +92,13 @@ def load_ground_truth(folder: Path) -> dict[str, GroundTruth]:
             except OSError as error:
                 raise EvaluationError(f"The lesion mask {mask_path} for '{name}' cannot be read.",
                                       "Give a PNG path relative to the data folder.") from error
-        elif isinstance(entry, dict) and "interval" in entry:
-            truths[name] = _interval(entry["interval"], name, path)
+        elif isinstance(entry, dict) and "fake_interval" in entry:  # the key the bundled samples' manifest uses
+            truths[name] = _interval(entry["fake_interval"], name, path)
         elif isinstance(entry, list):
             truths[name] = _interval(entry, name, path)
         else:
             raise EvaluationError(f"The entry for '{name}' in {path} is neither a mask nor an interval.",
-                                  'Use {"mask": "path.png"}, {"interval": [start_s, end_s]} or [start_s, end_s].')
+                                  'Use {"mask": "path.png"}, {"fake_interval": [start_s, end_s]} or [start_s, end_s].')
     return truths
 
 

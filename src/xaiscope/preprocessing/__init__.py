@@ -24,10 +24,11 @@ from xaiscope.preprocessing.spec import (
     spec_from_dict,
     spec_to_dict,
 )
-from xaiscope.preprocessing.spectrogram import clip_picture
+from xaiscope.preprocessing.spectrogram import clip_picture, fft_size_for
 
 __all__ = [
-    "AudioSpec", "ModelInput", "PreprocessingSpec", "Window", "XraySpec", "audio_clip_tensor", "count_windows",
+    "AudioSpec", "ModelInput", "PreprocessingSpec", "Window", "XraySpec", "audio_clip_tensor", "column_times",
+    "count_windows",
     "iter_model_inputs", "model_inputs", "plan_windows", "spec_from_dict", "spec_to_dict", "window_clip",
     "window_input", "xray_tensor",
 ]
@@ -171,6 +172,20 @@ def _clip_at(waveform: np.ndarray, spans: list[tuple[int, int]], index: int, spe
         raise IndexError(f"window {index} does not exist; this recording has {len(spans)} windows")
     start, end = spans[index]
     return _pad_clip(waveform[start:end], spec), end - start, _window(index, spans[index], spec)
+
+
+def column_times(clip_samples: int, start_s: float, spec: AudioSpec, width: int) -> np.ndarray:
+    """Seconds of the recording at the centre of each of ``width`` model-input columns.
+
+    The picture spans the analysed clip (``clip_samples`` long after padding, starting at ``start_s``) from left to
+    right, one STFT frame per ``hop_length`` samples, so column ``c`` is
+    ``start_s + (c + 0.5) / width * frames * hop_length / sample_rate``.
+
+    Returns:
+        ``(width,)`` float64.
+    """
+    frames = 1 + max(clip_samples, fft_size_for(clip_samples, spec)) // spec.hop_length
+    return start_s + (np.arange(width) + 0.5) / width * frames * spec.hop_length / spec.sample_rate
 
 
 def window_input(sample: Sample, spec: PreprocessingSpec, index: int = 0) -> ModelInput:

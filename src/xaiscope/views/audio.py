@@ -1,10 +1,10 @@
 """Audio views: an explanation on real axes (seconds, Hz on the mel scale), what mattered over time and
 frequency, and ``listen.wav`` — the recording with only its most important time-frequency regions kept.
 
-Geometry of the model input, stated once: the picture spans the analysed clip (padded by the card's rule)
-from left to right, one STFT frame per ``hop_length`` samples, and the mel bands from the highest (top row) to
-the lowest (bottom row). Column ``c`` of a ``W``-wide picture is time ``start + (c + 0.5) / W * frames * hop /
-rate``; row ``r`` of an ``H``-high picture is mel band ``n_mels - 1 - floor((r + 0.5) / H * n_mels)``.
+Geometry of the model input: the picture spans the analysed clip (padded by the card's rule) from left to
+right (:func:`xaiscope.preprocessing.column_times` gives each column's time), and the mel bands from the
+highest (top row) to the lowest (bottom row): row ``r`` of an ``H``-high picture is mel band
+``n_mels - 1 - floor((r + 0.5) / H * n_mels)``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xaiscope.inputs import AudioSample
-from xaiscope.preprocessing import AudioSpec, window_clip
+from xaiscope.preprocessing import AudioSpec, column_times, window_clip
 from xaiscope.preprocessing.spectrogram import fft_size_for
 from xaiscope.views.overlay import overlay, resize_map, to_gray
 
@@ -68,12 +68,9 @@ class AudioView:
         window = explanation.window  # type: ignore[attr-defined]
         clip, real, window = window_clip(sample, spec, window.index if window is not None else 0)
         n_fft = fft_size_for(len(clip), spec)
-        padded_length = max(len(clip), n_fft)
-        frames = 1 + padded_length // spec.hop_length
         attribution = explanation.attribution  # type: ignore[attr-defined]
         height, width = attribution.shape
-        picture_seconds = frames * spec.hop_length / spec.sample_rate
-        times = window.start_s + (np.arange(width) + 0.5) / width * picture_seconds
+        times = column_times(len(clip), window.start_s, spec, width)
         fmax = spec.fmax or spec.sample_rate / 2
         centres = librosa.mel_frequencies(n_mels=spec.n_mels + 2, fmin=spec.fmin, fmax=fmax)[1:-1]
         band = spec.n_mels - 1 - np.floor((np.arange(height) + 0.5) / height * spec.n_mels).astype(int)
