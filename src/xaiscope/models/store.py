@@ -87,8 +87,8 @@ def discover() -> tuple[list[ModelEntry], list[str]]:
     """Every model in the search folders plus the five seed models.
 
     Returns:
-        The entries (present ones first within each origin, by name) and one message per file that looked like
-        a checkpoint but could not be used (a broken card, safetensors without a card).
+        The entries (present ones first, in search-folder order, then by modality and name) and one message per
+        file that looked like a checkpoint but could not be used (a broken card, safetensors without a card).
     """
     folders = search_dirs()
     searched = tuple(folders)
@@ -114,8 +114,12 @@ def discover() -> tuple[list[ModelEntry], list[str]]:
                 entries[key] = ModelEntry(seed_card(key), weights, "seed", searched)
     for key in SEED_KEYS:
         entries.setdefault(key, ModelEntry(seed_card(key), None, "seed", searched))
-    ordered = sorted(entries.values(), key=lambda e: (not e.present, e.card.modality, e.card.name))
-    return ordered, problems
+    def order(entry: ModelEntry) -> tuple[bool, int, str, str]:
+        """Present first, then by search folder (the user's before the bundled ones), modality and name."""
+        folder = folders.index(entry.weights_path.parent) if entry.weights_path is not None else len(folders)
+        return (not entry.present, folder, entry.card.modality, entry.card.name)
+
+    return sorted(entries.values(), key=order), problems
 
 
 def find_model(name: str) -> ModelEntry:
@@ -177,7 +181,7 @@ def load_default_model(modality: Modality) -> Model:
         WeightsNotFoundError: no model of that modality has weights.
     """
     entries, _ = discover()
-    for entry in entries:
+    for entry in entries:  # in search-folder order: the user's own weights before the bundled demo models
         if entry.present and entry.card.modality == modality:
             return load_model(entry.card.name)
     raise WeightsNotFoundError(f"No {'audio' if modality == 'audio' else 'X-ray'} model has its weights available.",

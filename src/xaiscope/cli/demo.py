@@ -1,0 +1,46 @@
+"""``xaiscope demo build``: rebuild the offline demo corpus, the bundled demo models and samples."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from xaiscope.cli.console import out
+
+
+def register(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="the offline demo: rebuild its corpus, models and samples")
+    actions = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
+    build = actions.add_parser(
+        "build", help="build the demo corpus, train both demo models, export models and samples",
+        description="A development command: needs the `demo` extra and Debian packages (see `make demo`). "
+                    "The corpus and runs go to --out; models and samples into the package (with --subset: into "
+                    "OUT/export).")
+    build.add_argument("--out", type=Path, default=Path("build/demo"), help="work folder (default build/demo)")
+    build.add_argument("--subset", action="store_true",
+                       help="a tiny corpus and one epoch, exported to OUT/export (a quick check of the builder)")
+    build.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    build.add_argument("--install", action="store_true",
+                       help="install missing Debian packages (apt-get, as root) and Python packages (pip)")
+    build.add_argument("--reuse", action="store_true",
+                       help="reuse the corpus and trained models already in --out (evaluate and export again)")
+    build.add_argument("--models-dir", type=Path, default=None, help="export models here instead")
+    build.add_argument("--samples-dir", type=Path, default=None, help="export samples here instead")
+    build.set_defaults(handler=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Run the build and print where everything went and the held-out metrics."""
+    from xaiscope.demo.build import BuildOptions, build_demo
+
+    report = build_demo(BuildOptions(out=args.out, subset=args.subset, seed=args.seed, install=args.install,
+                                     reuse=args.reuse, models_dir=args.models_dir, samples_dir=args.samples_dir,
+                                     log=lambda line: out.print(line, markup=False)))
+    for modality, metrics in report["metrics"].items():
+        overall = metrics["overall"]
+        out.print(f"{modality}: held-out " + json.dumps({key: overall.get(key) for key in
+                                                          ("samples", "accuracy", "roc_auc", "eer")}), markup=False)
+    out.print(f"timings: {json.dumps(report['timings'])}", markup=False)
+    return 0

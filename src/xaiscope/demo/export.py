@@ -1,0 +1,67 @@
+"""Export a trained demo model into ``xaiscope/bundled_models`` with a card that says plainly what it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xaiscope.models.card import ModelCard
+from xaiscope.models.store import BUNDLED_DIR, load_model, save_checkpoint
+
+REBUILD_COMMAND = "make demo"
+
+INTENDED_USE = ("Demo model for trying xaiscope offline. Trained on a tiny offline corpus ({corpus}); its metrics "
+                "say nothing about real-world performance. Not for forensic or clinical decisions: it supports "
+                "nothing beyond learning how the tool works.")
+
+DESCRIPTIONS = {
+    "audio": ("MobileNetV2 (random initialisation, 128 px mel-spectrogram pictures, 2 s windows) trained by "
+              "`xaiscope demo build` to tell real speech (Debian pocketsphinx-testdata and codec2-examples "
+              "recordings) from synthetic speech (piper 'joe' neural voice, flite, espeak-ng, codec2 vocoding). "
+              "Classes fake, real in output order: sigmoid(logit) = P(real)."),
+    "xray": ("MobileNetV2 (random initialisation, 128 px) trained by `xaiscope demo build` on synthetic chest-like "
+             "pictures shaped by real lung masks, with and without inserted opacities. Classes no_opacity, opacity "
+             "in output order. It has never seen a real chest X-ray with a real finding."),
+}
+
+CORPUS_WORDS = {"audio": "a few hundred 2-second clips of a few dozen real speakers and synthetic voices",
+                "xray": "a few hundred synthetic 256-pixel chest-like pictures"}
+
+
+def export_model(checkpoint: Path, name: str, evaluation: dict[str, Any], corpus: dict[str, Any],
+                 cam_target_layer: str | None = None, directory: Path = BUNDLED_DIR) -> Path:
+    """Write ``<directory>/<name>.safetensors`` and its card.
+
+    Args:
+        checkpoint: the trained checkpoint (``xaiscope train`` output).
+        name: the exported model's name.
+        evaluation: held-out metrics (overall, per source, explanation checks).
+        corpus: the corpus summary (sources, sizes per split).
+        cam_target_layer: the Grad-CAM layer to state in the card (default: the trained card's).
+        directory: where to write.
+    """
+    model = load_model(checkpoint)
+    trained = model.card
+    provenance = {
+        "source": f"trained with `xaiscope train` by `xaiscope demo build`; rebuild with `{REBUILD_COMMAND}`",
+        "status": "demo model: tiny offline corpus, for trying the tool; not validated for any decision",
+        "corpus": corpus,
+        "held_out_metrics": evaluation,
+        "training": {key: trained.provenance.get(key) for key in ("hyperparameters", "training", "weights")},
+        "data_splits": trained.provenance.get("data", {}).get("splits"),
+    }
+    hyper = provenance["training"]["hyperparameters"] or {}
+    for key in ("data", "output", "cache_dir"):
+        if key in hyper:
+            hyper[key] = Path(str(hyper[key])).name
+    card = ModelCard(
+        name=name, modality=trained.modality, architecture=trained.architecture, classes=trained.classes,
+        num_outputs=trained.num_outputs, preprocessing=trained.preprocessing, alert_class=trained.alert_class,
+        cam_target_layer=cam_target_layer or trained.cam_target_layer,
+        description=DESCRIPTIONS[trained.modality],
+        intended_use=INTENDED_USE.format(corpus=CORPUS_WORDS[trained.modality]),
+        provenance=provenance)
+    network = model.network
+    from xaiscope.models.model import Model
+
+    return save_checkpoint(Model(card, network), directory)
