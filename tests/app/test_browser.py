@@ -1,8 +1,10 @@
 """End to end: the real Streamlit server driven by Playwright in Debian's Chromium.
 
-Uploads a recording, runs Grad-CAM and LIME, opens Compare and checks both images and the audio player; uploads
-a corrupt file and sees the error; then the same for an X-ray. Screenshots are saved in the test's temporary
-folder (and the Compare view of the X-ray run is copied to docs/ when XAISCOPE_SCREENSHOTS=1).
+The server runs as a user would start it: no configuration, so it serves the bundled demo models. The test uploads
+the bundled partially fake recording, runs Grad-CAM and LIME, opens Compare and checks both images and the audio
+player; uploads a corrupt file and sees the error; then the same for the bundled synthetic opacity X-ray.
+Screenshots are saved in the test's temporary folder (and the Compare views are copied to docs/ when
+XAISCOPE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import audio_bytes, chest_image, png_bytes, tone
+from tests.conftest import chest_image, png_bytes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+SAMPLES = Path(__file__).resolve().parents[2] / "src" / "xaiscope" / "bundled_samples"
 
 
 def ensure_chromium() -> None:
@@ -45,17 +48,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(app_folders, tmp_path_factory: pytest.TempPathFactory):
-    """A real `xaiscope app` server on a free local port, with the test models; stopped afterwards."""
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """A real `xaiscope app` server on a free local port, started from an empty folder (bundled models only)."""
     ensure_chromium()
-    models, _ = app_folders
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    environment = {**os.environ, "XAISCOPE_MODELS": str(models)}
-    environment.pop("XAISCOPE_SAMPLES", None)
+    folder = tmp_path_factory.mktemp("server")
+    log = folder / "server.log"
+    environment = {k: v for k, v in os.environ.items() if k not in ("XAISCOPE_MODELS", "XAISCOPE_SAMPLES")}
     with log.open("w") as handle:
         process = subprocess.Popen([sys.executable, "-m", "xaiscope", "app", "--port", str(port)], env=environment,
-                                   stdout=handle, stderr=subprocess.STDOUT)
+                                   stdout=handle, stderr=subprocess.STDOUT, cwd=folder)
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -101,12 +103,10 @@ def visible_images(page) -> int:
 
 
 def test_audio_then_xray_in_the_browser(server, browser, tmp_path: Path):
-    recording = tmp_path / "speech.wav"
-    recording.write_bytes(audio_bytes((tone(4.0, 22050, 300) + tone(4.0, 22050, 1200, seed=1)), 22050))
+    recording = SAMPLES / "audio" / "partially_fake.wav"
     corrupt_recording = tmp_path / "corrupt.wav"
     corrupt_recording.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt this is not audio at all")
-    radiograph = tmp_path / "chest.png"
-    radiograph.write_bytes(png_bytes((chest_image(500, 420) * 255).astype(np.uint8)))
+    radiograph = SAMPLES / "xray" / "synthetic_opacity.png"
     corrupt_radiograph = tmp_path / "corrupt.png"
     corrupt_radiograph.write_bytes(png_bytes((chest_image() * 255).astype(np.uint8))[:300])
 

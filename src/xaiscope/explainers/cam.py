@@ -107,7 +107,7 @@ class ScoreCamMethod(CamMethod):
     label = "Score-CAM"
     summary = "Each channel map masks the input; weights are the class scores of the masked inputs (Wang et al. 2020)."
     cam_class = ScoreCAM
-    params = (_LAYER, Param("batch_size", int, 32, "Masked images per forward pass.", 1, 512))
+    params = (_LAYER, Param("batch_size", int, 16, "Masked images per forward pass.", 1, 512))
 
     def model_calls(self, model: Any, params: dict[str, Any]) -> int:
         return 1 + layer_channels(model, params.get("layer") or model.card.cam_target_layer)

@@ -79,7 +79,7 @@ class LimeMethod(Method):
     seeded = True
     params = (
         Param("samples", int, 1000, "Perturbed pictures the linear model is fitted on.", 10, 20000),
-        Param("batch_size", int, 32, "Pictures per forward pass.", 1, 512),
+        Param("batch_size", int, 10, "Pictures per forward pass.", 1, 512),
         Param("hide", str, "black", "What a hidden superpixel shows (lime's hide_color 0, or its mean colour).",
               choices=("black", "mean")),
         *SEGMENTATION_PARAMS,
@@ -119,7 +119,7 @@ class ShapPartitionMethod(Method):
     seeded = True
     params = (
         Param("max_evals", int, 1000, "Model evaluations the explainer may use.", 50, 20000),
-        Param("batch_size", int, 32, "Pictures per forward pass.", 1, 512),
+        Param("batch_size", int, 8, "Pictures per forward pass.", 1, 512),
         Param("masker", str, "blur(64,64)", "How hidden regions are filled.",
               choices=("blur(64,64)", "blur(32,32)", "blur(16,16)", "inpaint_telea", "inpaint_ns")),
     )
@@ -156,7 +156,7 @@ class KernelShapMethod(Method):
     seeded = True
     params = (
         Param("samples", int, 500, "Coalitions of superpixels evaluated.", 20, 20000),
-        Param("batch_size", int, 32, "Pictures per forward pass.", 1, 512),
+        Param("batch_size", int, 10, "Pictures per forward pass.", 1, 512),
         Param("hide", str, "blur", "What a hidden superpixel shows.", choices=("black", "mean", "blur")),
         *SEGMENTATION_PARAMS,
     )
@@ -210,7 +210,7 @@ class OcclusionMethod(Method):
     params = (
         Param("patch", int, 32, "Side of the occluding square patch, in model-input pixels.", 4, 224),
         Param("stride", int, 16, "Step between patch positions.", 2, 224),
-        Param("batch_size", int, 32, "Occluded pictures per forward pass.", 1, 512),
+        Param("batch_size", int, 10, "Occluded pictures per forward pass.", 1, 512),
     )
 
     def check(self, params: dict[str, Any]) -> None:
