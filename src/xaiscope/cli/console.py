@@ -27,3 +27,20 @@ def progress_bar(unit: str = "items") -> Progress:
     """A transient progress bar on stderr with counts, the unit's name and the time left."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
                     TimeRemainingColumn(), console=err, transient=True)
+
+
+def parse_dotted(pairs: list[str]) -> list[tuple[str, str, str]]:
+    """``NAME.KEY=VALUE`` command-line items -> ``(name, key, value)``, stripped.
+
+    Raises:
+        XaiscopeError: an item not of that form.
+    """
+    parsed = []
+    for item in pairs:
+        left, equals, value = item.partition("=")
+        name, dot, key = left.partition(".")
+        if not equals or not dot or not name.strip() or not key.strip():
+            raise XaiscopeError(f"'{item}' is not of the form NAME.KEY=VALUE.",
+                                "For example: --param lime.samples=500")
+        parsed.append((name.strip(), key.strip(), value.strip()))
+    return parsed

@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.table import Table
 
-from xaiscope.cli.console import err, out, progress_bar
+from xaiscope.cli.console import err, out, parse_dotted, progress_bar
 from xaiscope.errors import XaiscopeError
 
 _SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".png", ".jpg", ".jpeg", ".dcm", ".dicom"}
@@ -53,16 +53,11 @@ def _split_params(pairs: list[str], methods: dict[str, dict[str, str]], metrics:
     from xaiscope.evaluation import METRICS, get_metric
     from xaiscope.evaluation.runner import resolve_method
 
-    for item in pairs:
-        left, equals, value = item.partition("=")
-        name, dot, key = left.partition(".")
-        if not equals or not dot or not name or not key:
-            raise XaiscopeError(f"'{item}' is not of the form NAME.KEY=VALUE.",
-                                "For example: --param lime.samples=500 or --param deletion.steps=10")
-        if name.strip().lower().replace("-", "_") in METRICS:
-            metrics.setdefault(get_metric(name).name, {})[key.strip()] = value.strip()
+    for name, key, value in parse_dotted(pairs):
+        if name.lower().replace("-", "_") in METRICS:
+            metrics.setdefault(get_metric(name).name, {})[key] = value
         else:
-            methods.setdefault(resolve_method(name).name, {})[key.strip()] = value.strip()
+            methods.setdefault(resolve_method(name).name, {})[key] = value
 
 
 def data_files(folder: Path, limit: int | None = None) -> list[Path]:

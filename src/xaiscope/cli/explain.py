@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from xaiscope.cli.console import out, progress_bar
+from xaiscope.cli.console import out, parse_dotted, progress_bar
 from xaiscope.errors import XaiscopeError
 
 
@@ -40,16 +40,17 @@ def register(commands: Any) -> None:
     listing.set_defaults(handler=run_methods)
 
 
-def _method_options(pairs: list[str], separator: str, what: str) -> dict[str, dict[str, str]]:
-    """Parse ``METHOD.KEY=VALUE`` (or ``METHOD=NAME``) items into ``{method: {key: value}}``."""
-    options: dict[str, dict[str, str]] = {}
+def _presets(pairs: list[str]) -> dict[str, str]:
+    """``METHOD=NAME`` items -> ``{method: preset}``."""
+    from xaiscope.explainers import get_method
+
+    presets = {}
     for item in pairs:
-        left, equals, value = item.partition("=")
-        method, dot, key = left.partition(separator) if separator else (left, "", "")
-        if not equals or not method or (separator and not dot):
-            raise XaiscopeError(f"'{item}' is not of the form {what}.", "For example: --param lime.samples=500")
-        options.setdefault(method.strip().lower(), {})[key.strip() or "preset"] = value.strip()
-    return options
+        method, equals, name = item.partition("=")
+        if not equals or not method.strip() or not name.strip():
+            raise XaiscopeError(f"'{item}' is not of the form METHOD=NAME.", "For example: --preset lime=earlier-tool")
+        presets[get_method(method).name] = name.strip()
+    return presets
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -59,8 +60,10 @@ def run_explain(args: argparse.Namespace) -> int:
     from xaiscope.views.export import write_explanation
 
     names = [get_method(name).name for name in args.method.split(",") if name.strip()]
-    params = {get_method(k).name: v for k, v in _method_options(args.param, ".", "METHOD.KEY=VALUE").items()}
-    presets = {get_method(k).name: v["preset"] for k, v in _method_options(args.preset, "", "METHOD=NAME").items()}
+    params: dict[str, dict[str, str]] = {}
+    for method, key, value in parse_dotted(args.param):
+        params.setdefault(get_method(method).name, {})[key] = value
+    presets = _presets(args.preset)
     sample = load_input(args.file)
     model = load_model(args.model) if args.model else load_default_model(sample.modality)
     window = args.window
