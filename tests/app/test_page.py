@@ -110,3 +110,14 @@ def test_trust_scores_with_meaning_and_direction():
     table = app.dataframe[-1].value
     assert "Sparseness (Gini)" in set(table["metric"]) and set(table["better"]) <= {"↑ higher", "↓ lower"}
     assert table["what it means"].str.len().min() > 10
+
+
+@pytest.mark.usefixtures("app_environment")
+def test_widget_changes_do_not_decode_or_classify_again():
+    from xaiscope.app.logic import PREDICTIONS, SAMPLES
+
+    app = start()
+    decoded, predicted = SAMPLES.hits, PREDICTIONS.hits
+    app.number_input(key="seed").set_value(3).run()
+    assert SAMPLES.hits > decoded and PREDICTIONS.hits > predicted
+    assert "Verdict" in texts(app.subheader)

@@ -73,9 +73,50 @@ def cached_explain(cache: ExplanationCache, model: Model, sample: Any, method: s
     return explanation, False
 
 
-#: The server's caches, shared by every session (a Streamlit server is one process).
+#: The server's caches, shared by every session (a Streamlit server is one process). Streamlit reruns the page on
+#: every widget change, so decoded inputs, predictions and pictures are kept too: moving a slider must not decode,
+#: classify or draw a 10-minute recording again.
 EXPLANATIONS = ExplanationCache(capacity=96)
 FILES = LruCache(capacity=96)
+SAMPLES = LruCache(capacity=16)
+PREDICTIONS = LruCache(capacity=32)
+PICTURES = LruCache(capacity=16)
+
+
+def cached_sample(data: bytes, name: str, modality: str) -> Any:
+    """:func:`~xaiscope.inputs.load_input` of uploaded or bundled bytes, decoded once per content."""
+    import hashlib
+
+    from xaiscope.inputs import load_input
+
+    key = (hashlib.sha256(data).hexdigest(), name, modality)
+    sample = SAMPLES.get(key)
+    if sample is None:
+        sample = load_input(data, name=name, modality=modality)  # type: ignore[arg-type]
+        SAMPLES.put(key, sample)
+    return sample
+
+
+def cached_prediction(model: Model, sample: Any, progress: Callable[[int, int], None] | None = None) -> Any:
+    """``model.predict(sample)``, computed once per input and model weights."""
+    key = ExplanationCache.key(model, sample, "predict", {}, 0, None, None)
+    prediction = PREDICTIONS.get(key)
+    if prediction is None:
+        prediction = model.predict(sample, progress=progress)
+        PREDICTIONS.put(key, prediction)
+    return prediction
+
+
+def cached_recording_picture(sample: Any) -> np.ndarray:
+    """The whole-recording spectrogram shown above the verdict, drawn once per input."""
+    from xaiscope.preprocessing import AudioSpec
+    from xaiscope.views.audio import recording_picture
+
+    picture = PICTURES.get((sample.sha256,))
+    if picture is None:
+        picture = recording_picture(sample, AudioSpec())
+        PICTURES.put((sample.sha256,), picture)
+    return picture
 
 _per_call: dict[int, float] = {}
 _per_call_lock = threading.Lock()

@@ -13,10 +13,9 @@ from typing import Any
 import streamlit as st
 
 from xaiscope.app import panels
-from xaiscope.app.logic import EXPLANATIONS, FILES, cached_explain, seconds_per_call
+from xaiscope.app.logic import EXPLANATIONS, FILES, cached_explain, cached_sample, seconds_per_call
 from xaiscope.errors import XaiscopeError
 from xaiscope.explainers import ExplanationStopped, get_method, methods
-from xaiscope.inputs import load_input
 from xaiscope.inputs.bundled import bundled_samples
 from xaiscope.models import discover, load_model
 from xaiscope.models.card import NOT_FOR_DECISIONS
@@ -45,7 +44,7 @@ def choose_input(modality: str) -> tuple[Any, Any]:
         chosen = titles[st.selectbox("Sample", list(titles), key="bundled")]
         if chosen.description:
             st.caption(chosen.description)
-        return load_input(chosen.path.read_bytes(), name=chosen.path.name, modality=modality), chosen.truth()
+        return cached_sample(chosen.path.read_bytes(), chosen.path.name, modality), chosen.truth()
     upload = st.file_uploader(
         f"Upload a {'recording' if modality == 'audio' else 'radiograph'} (at most {MAX_UPLOAD_MB} MB)",
         type=AUDIO_TYPES if modality == "audio" else XRAY_TYPES, key=f"upload-{modality}",
@@ -54,7 +53,7 @@ def choose_input(modality: str) -> tuple[Any, Any]:
         if not samples:
             st.info("No bundled samples in this installation: upload a file.")
         return None, None
-    return load_input(upload.getvalue(), name=upload.name, modality=modality), None
+    return cached_sample(upload.getvalue(), upload.name, modality), None
 
 
 def choose_model(modality: str) -> Any:

@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from xaiscope.app.logic import LruCache, rank_agreement
+from xaiscope.app.logic import LruCache, cached_prediction, cached_recording_picture, rank_agreement
 from xaiscope.inputs import AudioSample
 from xaiscope.views import AudioView, overlay
-from xaiscope.views.audio import recording_picture
 from xaiscope.views.export import explanation_files
 from xaiscope.views.overlay import to_gray
 from xaiscope.views.report import html_report
@@ -23,10 +22,8 @@ def show_input(sample: Any) -> None:
         facts = sample.describe()
         st.caption(", ".join(f"{key}: {value}" for key, value in facts.items() if value not in ("", None)))
         if isinstance(sample, AudioSample):
-            from xaiscope.preprocessing import AudioSpec
-
             st.audio(_wav_bytes(sample.waveform, sample.sample_rate), format="audio/wav")
-            st.image(recording_picture(sample, AudioSpec()), caption="mel spectrogram of the whole recording",
+            st.image(cached_recording_picture(sample), caption="mel spectrogram of the whole recording",
                      width="stretch")
         else:
             st.image(sample.display, caption=f"{sample.size[0]} x {sample.size[1]} pixels", width=480)
@@ -36,7 +33,8 @@ def show_prediction(model: Any, sample: Any) -> Any:
     """Verdict, every class's probability and, for a long recording, the per-window timeline."""
     with st.spinner("Classifying..."):
         bar = st.progress(0.0)
-        prediction = model.predict(sample, progress=lambda done, total: bar.progress(done / max(total, 1)))
+        prediction = cached_prediction(model, sample,
+                                       progress=lambda done, total: bar.progress(done / max(total, 1)))
         bar.empty()
     colour = "red" if prediction.label == model.card.alert_class else "green"
     st.subheader(f"Verdict: :{colour}[{prediction.label}] (P = {prediction.confidence:.3f})")
