@@ -28,7 +28,7 @@ from xaiscope.explainers.base import (
     normalise_pictures,
     unnormalise,
 )
-from xaiscope.explainers.superpixels import SEGMENTATION_PARAMS, segment
+from xaiscope.explainers.superpixels import SEGMENTATION_PARAMS, segment, segment_means
 
 
 def picture_classifier(model: Any, batch_size: int):
@@ -195,10 +195,7 @@ def _fill_picture(picture: np.ndarray, segments: np.ndarray, hide: str) -> np.nd
         from scipy.ndimage import gaussian_filter
 
         return gaussian_filter(picture, sigma=(12, 12, 0))
-    means = np.zeros((int(segments.max()) + 1, 3))
-    for segment_id in range(len(means)):
-        means[segment_id] = picture[segments == segment_id].mean(axis=0)
-    return means[segments]
+    return segment_means(picture, segments)[segments]
 
 
 class OcclusionMethod(Method):

@@ -49,6 +49,17 @@ def slic_average(attribution: np.ndarray, picture: np.ndarray, n_segments: int =
     from skimage.segmentation import slic
 
     labels = slic(picture, n_segments=n_segments, compactness=10, sigma=1, start_label=0)
-    sums = np.bincount(labels.ravel(), weights=attribution.ravel())
-    counts = np.maximum(np.bincount(labels.ravel()), 1)
-    return (sums / counts)[labels].astype(np.float32)
+    return segment_means(attribution, labels)[labels].astype(np.float32)
+
+
+def segment_means(values: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` (``(H, W)`` or ``(H, W, C)``) in each superpixel of ``segments`` ``(H, W)``.
+
+    Returns:
+        ``(n_segments,)`` or ``(n_segments, C)`` float64; paint back with ``result[segments]``.
+    """
+    labels = segments.ravel()
+    counts = np.maximum(np.bincount(labels), 1)
+    flat = values.reshape(labels.size, -1)
+    means = np.stack([np.bincount(labels, weights=flat[:, c]) / counts for c in range(flat.shape[1])], axis=1)
+    return means[:, 0] if values.ndim == 2 else means
