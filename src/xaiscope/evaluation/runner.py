@@ -90,8 +90,9 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
 
     expected = 0
     for sample, truth in zip(samples, truths, strict=True):
+        expected += count_windows(sample, spec) if sample.modality == "audio" else 0  # the decisive window, once
         for name, (method, _) in chosen_methods.items():
-            expected += method.model_calls(model, method_values[name]) + count_windows(sample, spec) + 1
+            expected += method.model_calls(model, method_values[name]) + 1  # + the explained input's probabilities
             for metric_name, (metric, _) in chosen_metrics.items():
                 if metric.applies(sample.modality, truth is not None) is None:
                     expected += metric.model_calls(model, method, method_values[name], metric_values[metric_name])
@@ -105,8 +106,10 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
             if sample.modality != model.card.modality:
                 raise EvaluationError(f"'{sample.name}' is a {sample.modality} input; {model.name} takes "
                                       f"{model.card.modality}.", "Evaluate each modality with its own model.")
+            with meter.watch(model.class_view):  # every method explains the window that decided the verdict
+                window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
             for name, (method, _) in chosen_methods.items():
-                case = _explain(model, sample, method, method_values[name], target, seed, meter, result)
+                case = _explain(model, sample, window, method, method_values[name], target, seed, meter, result)
                 case.region = region_for(sample, spec, case.window_index, truth)
                 for metric_name, (metric, _) in chosen_metrics.items():
                     _score(metric, metric_values[metric_name], case, sample, name, truth is not None, result)
@@ -114,21 +117,19 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
     return result
 
 
-def _explain(model: Any, sample: Sample, method: Method, params: dict[str, Any], target: int | str | None,
-             seed: int, meter: CallMeter, result: EvaluationResult) -> Case:
+def _explain(model: Any, sample: Sample, window: int, method: Method, params: dict[str, Any],
+             target: int | str | None, seed: int, meter: CallMeter, result: EvaluationResult) -> Case:
     started = time.perf_counter()
     calls_before = meter.done
     if method is CONTROL:
+        inputs = window_input(sample, model.card.preprocessing, window).tensor
         with meter.watch(model.class_view):
-            window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
-            inputs = window_input(sample, model.card.preprocessing, window).tensor
             probabilities = model.probabilities(inputs)[0]
         target_index = int(np.argmax(probabilities.numpy())) if target is None else _class_index(model, target)
         attribution = method.attribute(model, inputs, target_index, params, seed).attribution
     else:
         with meter.watch(model.class_view):
-            explanation = explain(model, sample, method.name, target, seed=seed, **params)
-        window = explanation.window.index if explanation.window is not None else 0
+            explanation = explain(model, sample, method.name, target, window=window, seed=seed, **params)
         inputs = window_input(sample, model.card.preprocessing, window).tensor
         attribution, target_index = explanation.attribution, explanation.target
     result.explanations.append({"sample": sample.name, "method": method.name, "target": model.classes[target_index],
