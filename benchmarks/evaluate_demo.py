@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from xaiscope.evaluation import evaluate
-from xaiscope.evaluation.report import markdown
+from xaiscope.evaluation.report import markdown, write_report
 from xaiscope.inputs import load_input
 from xaiscope.models import Model, build_network, load_model, seed_card
 
@@ -110,7 +110,7 @@ def main() -> None:
         print(table, flush=True)
         tables.append(table)
         if args.out:
-            result.write(args.out / name.replace(":", "_"))
+            write_report(result, args.out / name.replace(":", "_"))
     if args.markdown:
         args.markdown.write_text("\n".join(tables))
 

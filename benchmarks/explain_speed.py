@@ -128,6 +128,8 @@ def main() -> None:
                          f"{theirs[name] / (1000 // scale * per_call):.2f} | 1.00 |")
             print(lines[-1], flush=True)
         for name, method in REGISTRY.items():
+            if method.family == "control":
+                continue
             params = {}
             if args.quick:
                 for key in ("samples", "max_evals", "steps"):

@@ -136,3 +136,22 @@ class ConfigError(TrainingError):
 
 class ResumeError(TrainingError):
     """The saved training state cannot be resumed (damaged, or written with different settings)."""
+
+
+# --- explanations and their evaluation ----------------------------------------------------------------------
+
+
+class ExplanationError(XaiscopeError):
+    """An explanation cannot be computed with these settings (unknown method, bad parameter, unsuited model)."""
+
+
+class EvaluationError(XaiscopeError):
+    """An evaluation cannot run with these settings (unknown metric, bad parameter, unusable ground truth)."""
+
+
+class Stopped(XaiscopeError):
+    """The user stopped a long computation (an explanation or an evaluation) while it was running."""
+
+
+#: The name explainers and the app have always used for :class:`Stopped`.
+ExplanationStopped = Stopped

@@ -10,11 +10,12 @@ from torch import nn
 
 from xaiscope.evaluation import evaluate, get_metric
 from xaiscope.evaluation.base import Case
-from xaiscope.evaluation.control import CONTROL
 from xaiscope.evaluation.faithfulness import perturbation_curve
+from xaiscope.explainers import get_method
 from xaiscope.models import Model, ModelCard
 from xaiscope.preprocessing import XraySpec
 
+CONTROL = get_method("random")
 ZERO = {"replacement": "zero", "steps": 10, "block": 28}
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import audio_bytes, png_bytes, tone
 from xaiscope.evaluation import METRICS, bootstrap_ci, evaluate
+from xaiscope.evaluation.report import write_report
 from xaiscope.explainers import ExplanationStopped
 from xaiscope.inputs import load_input
 
@@ -29,7 +30,7 @@ def test_audio_evaluation_with_every_metric_writes_tables_and_plots(audio_region
                       {**FAST_METRICS, "pointing_game": {}}, ground_truth={"speech.wav": (1.0, 1.75)}, target=1)
     assert np.isfinite(result.mean("gradcam", "silence_shortcut", "trim_change"))
     assert result.mean("gradcam", "pointing_game") == 1.0
-    written = {path.name for path in result.write(tmp_path)}
+    written = {path.name for path in write_report(result, tmp_path)}
     assert {"scores.csv", "summary.csv", "evaluation.json", "evaluation.md", "curves_deletion.png",
             "curves_insertion.png"} <= written
     record = json.loads((tmp_path / "evaluation.json").read_text())

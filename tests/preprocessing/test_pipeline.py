@@ -19,7 +19,7 @@ from xaiscope.preprocessing import (
     spec_from_dict,
     spec_to_dict,
 )
-from xaiscope.preprocessing import _pad_clip as pad_clip
+from xaiscope.preprocessing.pipeline import _pad_clip as pad_clip
 
 
 def test_plan_windows_cover_the_recording():

@@ -140,17 +140,11 @@ def rank_agreement(explanations: list[Explanation], size: int = 56) -> dict[tupl
     """Spearman rank correlation between each pair of maps, compared at ``size`` x ``size``.
 
     Returns:
-        ``{(label_a, label_b): rho}`` for every pair, in the given order (rho is 0 for a constant map).
+        ``{(label_a, label_b): rho}`` for every pair, in the given order; NaN (undefined) when either map is
+        constant (see :mod:`xaiscope.maps.similarity`).
     """
-    from scipy.stats import spearmanr
-
+    from xaiscope.maps import rank_correlation
     from xaiscope.views.overlay import resize_map
 
-    small = {e.label: resize_map(e.attribution, size, size).ravel() for e in explanations}
-    agreement = {}
-    for first, second in combinations(small, 2):
-        if np.ptp(small[first]) == 0 or np.ptp(small[second]) == 0:
-            agreement[(first, second)] = 0.0
-        else:
-            agreement[(first, second)] = float(spearmanr(small[first], small[second]).statistic)
-    return agreement
+    small = {e.label: resize_map(e.attribution, size, size) for e in explanations}
+    return {(first, second): rank_correlation(small[first], small[second]) for first, second in combinations(small, 2)}

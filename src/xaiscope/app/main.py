@@ -106,7 +106,7 @@ def parameter_widgets(method_name: str) -> dict[str, Any]:
 
 def choose_methods(model: Any) -> dict[str, dict[str, Any]]:
     """Checkboxes of the methods that suit this input and model; the others listed with the reason."""
-    choices = methods(model.card.modality, model)
+    choices = methods(model.card.modality, model, controls=False)
     chosen: dict[str, dict[str, Any]] = {}
     st.subheader("Explanation methods")
     columns = st.columns(3)
@@ -114,14 +114,14 @@ def choose_methods(model: Any) -> dict[str, dict[str, Any]]:
     for column, family in zip(columns, families, strict=True):
         with column:
             st.markdown(f"**{family.upper() if family == 'cam' else family.capitalize()}**")
-            for choice in (c for c in choices if c.method.family == family):
+            for choice in (c for c in choices if c.plugin.family == family):
+                method = choice.plugin
                 if not choice.available:
-                    st.caption(f"~~{choice.method.label}~~ — {choice.reason}")
+                    st.caption(f"~~{method.label}~~ — {choice.reason}")
                     continue
-                default = choice.method.name == "gradcam"
-                if st.checkbox(choice.method.label, value=default, key=f"use-{choice.method.name}",
-                               help=choice.method.summary):
-                    chosen[choice.method.name] = {}
+                if st.checkbox(method.label, value=method.name == "gradcam", key=f"use-{method.name}",
+                               help=method.summary):
+                    chosen[method.name] = {}
     for name in chosen:
         chosen[name] = parameter_widgets(name)
     return chosen

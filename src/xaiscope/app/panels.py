@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import numpy as np
@@ -160,8 +161,10 @@ def _compare(sample: Any, explanations: list[Any]) -> None:
         import pandas as pd
 
         agreement = rank_agreement(explanations)
-        st.markdown("**Agreement** (Spearman rank correlation of the maps; 1 = same ranking, 0 = unrelated)")
-        st.dataframe(pd.DataFrame([{"method A": a, "method B": b, "rho": round(v, 3)}
+        st.markdown("**Agreement** (Spearman rank correlation of the maps; 1 = same ranking, 0 = unrelated; "
+                    "undefined when a map is flat)")
+        st.dataframe(pd.DataFrame([{"method A": a, "method B": b,
+                                    "rho": "undefined (flat map)" if math.isnan(v) else f"{v:.3f}"}
                                    for (a, b), v in agreement.items()]), hide_index=True)
 
 

@@ -16,11 +16,11 @@ _RESULTS = LruCache(capacity=32)
 
 
 def show_trust(model: Any, sample: Any, chosen: dict[str, dict[str, Any]], seed: int, truth: Any) -> None:
-    from xaiscope.evaluation import evaluate, list_metrics
+    from xaiscope.evaluation import METRICS, evaluate
 
     applicable = []
-    for metric in list_metrics(sample.modality):
-        reason = metric.applies(sample.modality, truth is not None)
+    for metric in METRICS.values():
+        reason = metric.suits(model, sample.modality, has_ground_truth=truth is not None)
         if reason:
             st.caption(f"~~{metric.label}~~ — {reason}")
         else:

@@ -49,53 +49,46 @@ def register(commands: Any) -> None:
     listing.set_defaults(handler=run_metrics)
 
 
-def _split_params(pairs: list[str], methods: dict[str, dict[str, str]], metrics: dict[str, dict[str, str]]) -> None:
-    from xaiscope.evaluation import METRICS, get_metric
-    from xaiscope.evaluation.runner import resolve_method
+def _split_params(pairs: list[str], methods: dict[str, dict[str, Any]], metrics: dict[str, dict[str, Any]]) -> None:
+    from xaiscope.evaluation import METRICS
+    from xaiscope.explainers import REGISTRY
 
     for name, key, value in parse_dotted(pairs):
-        if name.lower().replace("-", "_") in METRICS:
-            metrics.setdefault(get_metric(name).name, {})[key] = value
+        if name in METRICS:
+            metrics.setdefault(METRICS.get(name).name, {})[key] = value
         else:
-            methods.setdefault(resolve_method(name).name, {})[key] = value
+            methods.setdefault(REGISTRY.get(name).name, {})[key] = value
 
 
 def data_files(folder: Path, limit: int | None = None) -> list[Path]:
     """Input files under ``folder`` (recursive, sorted), excluding masks named in ``ground_truth.json``."""
     if not folder.is_dir():
         raise XaiscopeError(f"The data folder {folder} does not exist.", "Give a folder of recordings or X-rays.")
-    masks: set[Path] = set()
-    truth_file = folder / "ground_truth.json"
-    if truth_file.is_file():
-        try:
-            entries = json.loads(truth_file.read_text())
-            masks = {(folder / e["mask"]).resolve() for e in entries.values() if isinstance(e, dict) and "mask" in e}
-        except (ValueError, AttributeError, TypeError):
-            masks = set()
+    from xaiscope.evaluation.ground_truth import mask_paths
+
+    masks = mask_paths(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES
                    and p.resolve() not in masks)
     return files[:limit] if limit else files
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from xaiscope.evaluation import evaluate, load_ground_truth
-    from xaiscope.evaluation.runner import resolve_method
+    from xaiscope.evaluation import evaluate, get_metric, load_ground_truth
+    from xaiscope.evaluation import metrics as metric_choices
+    from xaiscope.evaluation.report import markdown, write_report
+    from xaiscope.explainers import get_method
     from xaiscope.inputs import load_input
     from xaiscope.models import load_model
 
     model = load_model(args.model)
-    methods: dict[str, dict[str, str]] = {resolve_method(n).name: {} for n in args.methods.split(",") if n.strip()}
-    metrics: dict[str, dict[str, str]] | None = None
+    methods: dict[str, dict[str, Any]] = {get_method(n).name: {} for n in args.methods.split(",") if n.strip()}
+    metrics: dict[str, dict[str, Any]] | None = None
     if args.metrics:
-        from xaiscope.evaluation import get_metric
-
         metrics = {get_metric(n).name: {} for n in args.metrics.split(",") if n.strip()}
-    metric_params: dict[str, dict[str, str]] = {}
+    metric_params: dict[str, dict[str, Any]] = {}
     _split_params(args.param, methods, metric_params)
     if metrics is None:
-        from xaiscope.evaluation import list_metrics
-
-        metrics = {m.name: {} for m in list_metrics(model.card.modality)}
+        metrics = {choice.plugin.name: {} for choice in metric_choices(model.card.modality) if choice.available}
     for name, values in metric_params.items():
         metrics.setdefault(name, {}).update(values)
     truths = load_ground_truth(args.data)
@@ -120,21 +113,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
         result = evaluate(model, samples, methods, metrics, ground_truth=truth_by_name, seed=args.seed,
                           target=args.target,
                           progress=lambda done, total: progress.update(task, completed=done, total=total))
-    written = result.write(args.out)
+    written = write_report(result, args.out)
     if args.json:
         print(json.dumps([row.record() for row in result.summary()], indent=2))
         return 0
-    from xaiscope.evaluation.report import markdown
-
     out.print(markdown(result), markup=False)
     out.print(f"{len(samples)} input(s), {result.model_calls} model calls; wrote {len(written)} files to {args.out}")
     return 0
 
 
 def run_metrics(args: argparse.Namespace) -> int:
-    from xaiscope.evaluation import list_metrics
+    from xaiscope.evaluation import metrics as metric_choices
 
-    chosen = list_metrics(args.modality)
+    chosen = [choice.plugin for choice in metric_choices(args.modality) if choice.available]
     if args.json:
         print(json.dumps([metric.describe() for metric in chosen], indent=2, ensure_ascii=False))
         return 0

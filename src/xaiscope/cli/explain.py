@@ -96,7 +96,7 @@ def run_methods(args: argparse.Namespace) -> int:
     from xaiscope.models import load_model
 
     model = load_model(args.model) if args.model else None
-    choices = methods(args.modality, model)
+    choices = methods(args.modality, model)  # the random control included: `evaluate` accepts it
     if args.json:
         print(json.dumps([choice.describe() for choice in choices], indent=2))
         return 0
@@ -104,7 +104,7 @@ def run_methods(args: argparse.Namespace) -> int:
     for column in ("name", "family", "library", "available", "parameters (default)"):
         table.add_column(column, overflow="fold")
     for choice in choices:
-        method = choice.method
+        method = choice.plugin
         parameters = ", ".join(f"{p.name}={p.default}" for p in method.params) or "-"
         presets = f"; presets: {', '.join(method.presets)}" if method.presets else ""
         table.add_row(method.name, method.family, method.library,

@@ -17,12 +17,21 @@ LeRF-insertion area.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
 from xaiscope.evaluation.base import Case, Metric, MetricValue, Param
+from xaiscope.explainers.base import Method
+from xaiscope.maps import grid_labels, slic_labels
+from xaiscope.preprocessing.picture import Reference, reference_input, unnormalise
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model
+
+#: The ``replacement`` parameter's choices as reference inputs (:func:`~xaiscope.preprocessing.reference_input`).
+REPLACEMENTS: dict[str, Reference] = {"blur": "blur", "mean": "input_mean", "zero": "black"}
 
 _PARAMS = (
     Param("steps", int, 20, "Steps along the curve (model calls = steps + 1).", 2, 1000),
@@ -36,32 +45,11 @@ _PARAMS = (
 )
 
 
-def feature_map(picture: np.ndarray, params: dict[str, Any], seed: int = 0) -> np.ndarray:
+def feature_map(picture: np.ndarray, params: dict[str, Any]) -> np.ndarray:
     """Feature labels of a ``(H, W, 3)`` picture in [0, 1]: ``(H, W)`` int64, numbered from 0 without gaps."""
-    height, width = picture.shape[:2]
     if params["unit"] == "superpixels":
-        from skimage.segmentation import slic
-
-        labels = slic(picture, n_segments=int(params["segments"]), compactness=10, sigma=1, start_label=0)
-    else:
-        side = int(params["block"])
-        labels = (np.arange(height)[:, None] // side) * (-(-width // side)) + np.arange(width)[None, :] // side
-    _, dense = np.unique(labels, return_inverse=True)
-    return dense.reshape(height, width).astype(np.int64)
-
-
-def reference_input(inputs: torch.Tensor, replacement: str, mean: tuple[float, ...], std: tuple[float, ...],
-                    blur_sigma: float = 10.0) -> torch.Tensor:
-    """The fully "removed" input, same shape as ``inputs`` ``(1, 3, H, W)`` (normalised)."""
-    if replacement == "zero":
-        black = (0.0 - torch.tensor(mean, dtype=inputs.dtype)) / torch.tensor(std, dtype=inputs.dtype)
-        return black.view(1, 3, 1, 1).expand_as(inputs).clone()
-    if replacement == "mean":
-        return inputs.mean(dim=(2, 3), keepdim=True).expand_as(inputs).clone()
-    import torchvision.transforms.functional as functional
-
-    kernel = 2 * round(3 * blur_sigma) + 1
-    return functional.gaussian_blur(inputs, kernel_size=[kernel, kernel], sigma=[blur_sigma, blur_sigma])
+        return slic_labels(picture, params["segments"])
+    return grid_labels(picture.shape[0], picture.shape[1], params["block"])
 
 
 def feature_order(attribution: np.ndarray, labels: np.ndarray, most_relevant_first: bool) -> np.ndarray:
@@ -81,19 +69,19 @@ def perturbation_curve(case: Case, params: dict[str, Any], *, insertion: bool, m
     """
     spec = case.model.card.preprocessing
     inputs = case.inputs
-    picture = np.clip(inputs[0].numpy().transpose(1, 2, 0) * np.asarray(spec.std) + np.asarray(spec.mean), 0, 1)
-    labels = feature_map(picture, params, case.seed)
+    labels = feature_map(unnormalise(inputs, spec.mean, spec.std), params)
     order = feature_order(case.attribution, labels, most_relevant_first)
-    steps = int(params["steps"])
+    steps = params["steps"]
     counts = np.round(np.linspace(0, len(order), steps + 1)).astype(int)
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
     pixel_rank = torch.from_numpy(rank[labels])  # (H, W): when each pixel's feature is changed
     changed = torch.stack([pixel_rank < count for count in counts])[:, None].float()  # (steps + 1, 1, H, W)
-    reference = reference_input(inputs, params["replacement"], spec.mean, spec.std, float(params["blur_sigma"]))
+    reference = reference_input(inputs, REPLACEMENTS[params["replacement"]], spec.mean, spec.std,
+                                blur_sigma=params["blur_sigma"])
     start, end = (reference, inputs) if insertion else (inputs, reference)
     batch = start * (1 - changed) + end * changed  # (steps + 1, 3, H, W)
-    probability = case.probabilities(batch, int(params["batch_size"]))[:, case.target]
+    probability = case.probabilities(batch, params["batch_size"])[:, case.target]
     return np.stack([counts / len(order), probability])
 
 
@@ -110,8 +98,8 @@ class _CurveMetric(Metric):
     most_relevant_first: ClassVar[bool]
     reference = "Petsiuk et al. 2018 (RISE); Samek et al. 2017"
 
-    def model_calls(self, model: Any, method: Any, method_params: dict[str, Any], params: dict[str, Any]) -> int:
-        return int(params["steps"]) + 1
+    def model_calls(self, model: Model, method: Method, method_params: dict[str, Any], params: dict[str, Any]) -> int:
+        return params["steps"] + 1
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
         curve = perturbation_curve(case, params, insertion=self.insertion,

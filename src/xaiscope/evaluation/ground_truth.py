@@ -66,24 +66,44 @@ def region_for(sample: Sample, spec: PreprocessingSpec, window: int, truth: Grou
     return mask_to_input(mask.astype(bool), spec.image_size)
 
 
-def load_ground_truth(folder: Path) -> dict[str, GroundTruth]:
-    """Read ``folder/ground_truth.json`` (see the module docstring); {} when the file does not exist.
+def ground_truth_entries(folder: Path) -> dict[str, Any]:
+    """The validated entries of ``folder/ground_truth.json`` as written (see the module docstring); {} without one.
 
     Raises:
-        EvaluationError: malformed JSON, an entry of unknown form, or a missing mask file.
+        EvaluationError: malformed JSON, or an entry of unknown form.
     """
     path = folder / "ground_truth.json"
     if not path.is_file():
         return {}
     try:
-        entries: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+        entries = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise EvaluationError(f"{path} is not readable JSON ({error}).",
                               'Write {"file.png": {"mask": "mask.png"}, "clip.wav": [start_s, end_s]}.') from error
     if not isinstance(entries, dict):
         raise EvaluationError(f"{path} must hold one object keyed by file name.", "See `xaiscope evaluate --help`.")
-    truths: dict[str, GroundTruth] = {}
     for name, entry in entries.items():
+        if not (isinstance(entry, list) or (isinstance(entry, dict) and ("mask" in entry or "fake_interval" in entry))):
+            raise EvaluationError(f"The entry for '{name}' in {path} is neither a mask nor an interval.",
+                                  'Use {"mask": "path.png"}, {"fake_interval": [start_s, end_s]} or [start_s, end_s].')
+    return entries
+
+
+def mask_paths(folder: Path) -> set[Path]:
+    """The lesion-mask files that ``folder/ground_truth.json`` names (resolved), so they are not taken as inputs."""
+    return {(folder / str(entry["mask"])).resolve() for entry in ground_truth_entries(folder).values()
+            if isinstance(entry, dict) and "mask" in entry}
+
+
+def load_ground_truth(folder: Path) -> dict[str, GroundTruth]:
+    """Read ``folder/ground_truth.json`` (see the module docstring): file name -> mask or interval; {} without one.
+
+    Raises:
+        EvaluationError: malformed JSON, an entry of unknown form, or a missing mask file.
+    """
+    path = folder / "ground_truth.json"
+    truths: dict[str, GroundTruth] = {}
+    for name, entry in ground_truth_entries(folder).items():
         if isinstance(entry, dict) and "mask" in entry:
             mask_path = folder / str(entry["mask"])
             try:
@@ -92,13 +112,10 @@ def load_ground_truth(folder: Path) -> dict[str, GroundTruth]:
             except OSError as error:
                 raise EvaluationError(f"The lesion mask {mask_path} for '{name}' cannot be read.",
                                       "Give a PNG path relative to the data folder.") from error
-        elif isinstance(entry, dict) and "fake_interval" in entry:  # the key the bundled samples' manifest uses
+        elif isinstance(entry, dict):  # {"fake_interval": [...]}, the key the bundled samples' manifest uses
             truths[name] = _interval(entry["fake_interval"], name, path)
-        elif isinstance(entry, list):
-            truths[name] = _interval(entry, name, path)
         else:
-            raise EvaluationError(f"The entry for '{name}' in {path} is neither a mask nor an interval.",
-                                  'Use {"mask": "path.png"}, {"fake_interval": [start_s, end_s]} or [start_s, end_s].')
+            truths[name] = _interval(entry, name, path)
     return truths
 
 

@@ -26,39 +26,9 @@ import torch
 from torch import nn
 
 from xaiscope.evaluation.base import Case, Metric, MetricValue, Param
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two maps (flattened).
-
-    A constant map (e.g. a CAM emptied by its ReLU) ranks nothing: against a non-constant map it has no rank
-    association (0.0); two constant maps are 1.0 when equal, else 0.0.
-    """
-    from scipy.stats import spearmanr
-
-    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 1.0 if np.array_equal(a, b) else 0.0
-    return float(spearmanr(a, b)[0])
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Structural similarity of two ``(H, W)`` maps, data range = the joint range of both (as Quantus' ``ssim``)."""
-    from skimage.metrics import structural_similarity
-
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    joint = np.concatenate([a.ravel(), b.ravel()])
-    data_range = float(joint.max() - joint.min())
-    if data_range == 0:
-        return 1.0
-    return float(structural_similarity(a, b, data_range=data_range))
-
-
-def comparable(attribution: np.ndarray, absolute: bool) -> np.ndarray:
-    """The form in which maps are compared: optionally absolute, scaled to a maximum magnitude of 1."""
-    array = np.abs(attribution) if absolute else np.asarray(attribution, np.float64)
-    peak = float(np.abs(array).max())
-    return array / peak if peak > 0 else array
+from xaiscope.explainers.base import Method
+from xaiscope.maps.similarity import comparable, is_constant, rank_correlation, ssim
+from xaiscope.models.model import Model
 
 
 def randomisable_layers(network: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -80,11 +50,13 @@ def checkpoints(layer_count: int, steps: int) -> list[int]:
     return sorted({round(layer_count * (k + 1) / steps) for k in range(steps)})
 
 
-def model_copy(model: Any) -> Any:
-    """An independent :class:`~xaiscope.models.Model` on a deep copy of ``model``'s network (same card)."""
-    from xaiscope.models import Model
+def model_copy(model: Model) -> Model:
+    """An independent :class:`~xaiscope.models.Model` on a deep copy of ``model``'s network (same card).
 
-    return Model(model.card, copy.deepcopy(model.network))
+    Copied under the model's lock, so no other thread's hooks or switched flags are copied along.
+    """
+    with model.lock:
+        return Model(model.card, copy.deepcopy(model.network))
 
 
 def _undefined(outputs: tuple[str, ...]) -> MetricValue:
@@ -107,25 +79,25 @@ class CascadingRandomisationMetric(Metric):
         Param("absolute", bool, True, "Compare absolute maps (as the paper's main figures do)."),
     )
 
-    def model_calls(self, model: Any, method: Any, method_params: dict[str, Any], params: dict[str, Any]) -> int:
+    def model_calls(self, model: Model, method: Method, method_params: dict[str, Any], params: dict[str, Any]) -> int:
         layers = len(randomisable_layers(model.network))
-        return len(checkpoints(layers, int(params["steps"]))) * method.model_calls(model, method_params)
+        return len(checkpoints(layers, params["steps"])) * method.model_calls(model, method_params)
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
-        absolute = bool(params["absolute"])
+        absolute = params["absolute"]
         original = comparable(case.attribution, absolute)
-        if np.ptp(original) == 0:
+        if is_constant(original):
             return _undefined(self.outputs)
         randomised = model_copy(case.model)
         layers = randomisable_layers(randomised.network)
-        marks = set(checkpoints(len(layers), int(params["steps"])))
+        marks = set(checkpoints(len(layers), params["steps"]))
         cascade: list[dict[str, Any]] = []
         for done, (name, module) in enumerate(layers, start=1):
             randomise_layer(module, case.seed)
             if done not in marks:
                 continue
             new = comparable(case.reattribute(model=randomised), absolute)
-            cascade.append({"layer": name, "layers_randomised": done, "spearman": spearman(original, new),
+            cascade.append({"layer": name, "layers_randomised": done, "spearman": rank_correlation(original, new),
                             "ssim": ssim(original, new)})
         last = cascade[-1]
         curve = np.array([[row["layers_randomised"] / len(layers) for row in cascade],
@@ -145,18 +117,18 @@ class RandomLogitMetric(Metric):
     reference = "Sixt et al. 2020; Adebayo et al. 2018"
     params = (Param("absolute", bool, False, "Compare absolute maps (signed by default: a mirrored map differs)."),)
 
-    def model_calls(self, model: Any, method: Any, method_params: dict[str, Any], params: dict[str, Any]) -> int:
+    def model_calls(self, model: Model, method: Method, method_params: dict[str, Any], params: dict[str, Any]) -> int:
         return method.model_calls(model, method_params)
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
         others = [k for k in range(len(case.model.classes)) if k != case.target]
         other = int(np.random.default_rng(case.seed).choice(others))
-        absolute = bool(params["absolute"])
+        absolute = params["absolute"]
         original = comparable(case.attribution, absolute)
-        if np.ptp(original) == 0:
+        if is_constant(original):
             return _undefined(self.outputs)
         new = comparable(case.reattribute(target=other), absolute)
-        return MetricValue({"spearman": spearman(original, new), "ssim": ssim(original, new)},
+        return MetricValue({"spearman": rank_correlation(original, new), "ssim": ssim(original, new)},
                            details={"other_class": case.model.classes[other]})
 
 

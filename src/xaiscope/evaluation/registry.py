@@ -1,19 +1,29 @@
-"""One registry of metrics, generated lists for the CLI and the app, and name look-up."""
+"""The one registry of metrics, and name look-up."""
 
 from __future__ import annotations
 
-from xaiscope.evaluation.base import EvaluationError, Metric
+from typing import TYPE_CHECKING
+
+from xaiscope.evaluation.base import Metric
 from xaiscope.evaluation.complexity import COMPLEXITY_METRICS
 from xaiscope.evaluation.faithfulness import FAITHFULNESS_METRICS
 from xaiscope.evaluation.localisation import LOCALISATION_METRICS
 from xaiscope.evaluation.randomisation import RANDOMISATION_METRICS
 from xaiscope.evaluation.robustness import ROBUSTNESS_METRICS
 from xaiscope.evaluation.shortcut import SHORTCUT_METRICS
+from xaiscope.plugins import Choice, Registry
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model
 
 #: Every metric by name, in the order tables show them.
-METRICS: dict[str, Metric] = {cls.name: cls() for cls in (*FAITHFULNESS_METRICS, *RANDOMISATION_METRICS,
-                                                          *LOCALISATION_METRICS, *ROBUSTNESS_METRICS,
-                                                          *COMPLEXITY_METRICS, *SHORTCUT_METRICS)}
+METRICS: Registry[Metric] = Registry(
+    "metric", [cls() for cls in (*FAITHFULNESS_METRICS, *RANDOMISATION_METRICS, *LOCALISATION_METRICS,
+                                 *ROBUSTNESS_METRICS, *COMPLEXITY_METRICS, *SHORTCUT_METRICS)],
+    listing="xaiscope metrics")
+
+#: A metric and whether it can score a model's inputs, with the reason when it cannot.
+MetricChoice = Choice[Metric]
 
 
 def get_metric(name: str) -> Metric:
@@ -22,13 +32,9 @@ def get_metric(name: str) -> Metric:
     Raises:
         EvaluationError: unknown name; the message lists the metrics.
     """
-    key = name.strip().lower().replace("-", "_")
-    if key not in METRICS:
-        raise EvaluationError(f"There is no metric called '{name}'.",
-                              f"Metrics: {', '.join(METRICS)} (`xaiscope metrics` describes them).")
-    return METRICS[key]
+    return METRICS.get(name)
 
 
-def list_metrics(modality: str | None = None) -> list[Metric]:
-    """The registered metrics, optionally only those applying to ``modality``."""
-    return [metric for metric in METRICS.values() if modality is None or modality in metric.modalities]
+def metrics(modality: str | None = None, model: Model | None = None) -> list[MetricChoice]:
+    """Every metric, marked available or not for ``modality`` and ``model`` (either may be None)."""
+    return METRICS.choices(model, modality)

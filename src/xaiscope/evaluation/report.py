@@ -165,7 +165,7 @@ def plot_curves(result: EvaluationResult, folder: Path) -> list[Path]:
     return written
 
 
-def write_all(result: EvaluationResult, folder: Path) -> list[Path]:
+def write_report(result: EvaluationResult, folder: Path) -> list[Path]:
     """Every file above, in ``folder``."""
     return [*write_csv(result, folder), write_json(result, folder), write_markdown(result, folder),
             *plot_curves(result, folder)]

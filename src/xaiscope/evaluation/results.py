@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,10 +136,3 @@ class EvaluationResult:
         """Mean seconds per explanation, per method."""
         return {method: float(np.mean([e["seconds"] for e in self.explanations if e["method"] == method]))
                 for method in self.method_labels}
-
-    # writers live in xaiscope.evaluation.report; these are shortcuts
-    def write(self, folder: Path) -> list[Path]:
-        """Write CSV, JSON, Markdown and PNG curve plots into ``folder``; returns the written paths."""
-        from xaiscope.evaluation.report import write_all
-
-        return write_all(self, Path(folder))

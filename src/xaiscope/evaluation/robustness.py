@@ -10,13 +10,17 @@ reproducible).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from xaiscope.evaluation.base import Case, Metric, MetricValue, Param
-from xaiscope.explainers.perturbation import seeded_numpy
+from xaiscope.explainers.base import Method
+from xaiscope.explainers.libraries import seeded_global_numpy
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model
 
 
 class MaxSensitivityMetric(Metric):
@@ -34,24 +38,24 @@ class MaxSensitivityMetric(Metric):
               0.0, 1.0),
     )
 
-    def model_calls(self, model: Any, method: Any, method_params: dict[str, Any], params: dict[str, Any]) -> int:
-        return int(params["samples"]) * method.model_calls(model, method_params)
+    def model_calls(self, model: Model, method: Method, method_params: dict[str, Any], params: dict[str, Any]) -> int:
+        return params["samples"] * method.model_calls(model, method_params)
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
         import quantus
 
         if not np.any(case.attribution):
             return MetricValue({"score": float("nan")}, details={"note": "empty map: sensitivity undefined"})
-        spread = float(params["noise"]) * float(case.inputs.max() - case.inputs.min())
+        spread = params["noise"] * float(case.inputs.max() - case.inputs.min())
 
         def explain_func(model: Any, inputs: np.ndarray, targets: np.ndarray, **_kwargs: Any) -> np.ndarray:
             maps = [case.reattribute(inputs=torch.from_numpy(np.asarray(row, np.float32))[None], target=int(t))
                     for row, t in zip(inputs, np.atleast_1d(targets), strict=True)]
             return np.stack(maps)[:, None]  # (N, 1, H, W)
 
-        metric = quantus.MaxSensitivity(nr_samples=int(params["samples"]), lower_bound=max(spread, 1e-12),
+        metric = quantus.MaxSensitivity(nr_samples=params["samples"], lower_bound=max(spread, 1e-12),
                                         disable_warnings=True, display_progressbar=False)
-        with seeded_numpy(case.seed), warnings.catch_warnings():
+        with seeded_global_numpy(case.seed), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scores = metric(model=case.model.class_view, x_batch=case.inputs.numpy(),
                             y_batch=np.array([case.target]), a_batch=case.attribution[None, None],

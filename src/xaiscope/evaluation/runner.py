@@ -8,14 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from xaiscope.evaluation.base import CallMeter, Case, EvaluationError, Metric, ProgressCallback
-from xaiscope.evaluation.control import CONTROL
+from xaiscope.errors import EvaluationError
+from xaiscope.evaluation.base import Case, Metric
 from xaiscope.evaluation.ground_truth import GroundTruth, region_for
 from xaiscope.evaluation.registry import METRICS, get_metric
 from xaiscope.evaluation.results import CurveRecord, EvaluationResult, ScoreRecord
-from xaiscope.explainers import explain, get_method
+from xaiscope.explainers.api import explain
 from xaiscope.explainers.base import Method
-from xaiscope.inputs import Sample
+from xaiscope.explainers.registry import get_method
+from xaiscope.inputs.sample import Sample
+from xaiscope.models.model import Model
+from xaiscope.plugins import CallMeter, ProgressCallback
 from xaiscope.preprocessing import count_windows, window_input
 
 Choice = Sequence[str] | Mapping[str, Mapping[str, Any]]
@@ -31,11 +34,6 @@ def _named(choice: Choice | str | None, default: Sequence[str]) -> dict[str, dic
     return {str(name): {} for name in choice}
 
 
-def resolve_method(name: str) -> Method:
-    """A registry method, or the ``random`` control."""
-    return CONTROL if name.strip().lower() == "random" else get_method(name)
-
-
 def _truths(samples: Sequence[Sample], ground_truth: Any) -> list[GroundTruth | None]:
     if ground_truth is None:
         return [None] * len(samples)
@@ -48,7 +46,7 @@ def _truths(samples: Sequence[Sample], ground_truth: Any) -> list[GroundTruth | 
     return truths
 
 
-def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | str,
+def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice | str,
              metrics: Choice | str | None = None, *,
              ground_truth: Mapping[str, GroundTruth] | Sequence[Any] | None = None,
              seed: int = 0, progress: ProgressCallback | None = None, target: int | str | None = None,
@@ -67,7 +65,7 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
             ``(start_s, end_s)``; a mapping from sample names or a sequence aligned with ``samples``.
         seed: seed of every random source (methods, metrics, bootstrap).
         progress: ``progress(model_calls_done, model_calls_expected)``; it may raise
-            :class:`~xaiscope.explainers.base.ExplanationStopped` to stop.
+            :class:`~xaiscope.errors.Stopped` to stop.
         target: class to explain (default: each sample's predicted class).
 
     Returns:
@@ -77,12 +75,17 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
     samples = [samples] if isinstance(samples, Sample) else list(samples)
     if not samples:
         raise EvaluationError("No samples to evaluate.", "Give at least one recording or X-ray.")
-    chosen_methods = {resolve_method(name).name: (resolve_method(name), params)
+    chosen_methods = {get_method(name).name: (get_method(name), params)
                       for name, params in _named(methods, ()).items()}
     if not chosen_methods:
         raise EvaluationError("No methods to evaluate.", "Name at least one, e.g. gradcam,lime (`xaiscope methods`).")
     chosen_metrics = {get_metric(name).name: (get_metric(name), params)
                       for name, params in _named(metrics, list(METRICS)).items()}
+    for method, _ in chosen_methods.values():
+        reason = method.suits(model)
+        if reason:
+            raise EvaluationError(f"{method.label} cannot explain {model.name}: {reason}.",
+                                  "Leave it out of the methods (`xaiscope methods --model NAME`).")
     method_values = {name: method.resolve_params(params) for name, (method, params) in chosen_methods.items()}
     metric_values = {name: metric.resolve_params(params) for name, (metric, params) in chosen_metrics.items()}
     truths = _truths(samples, ground_truth)
@@ -94,14 +97,14 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
         for name, (method, _) in chosen_methods.items():
             expected += method.model_calls(model, method_values[name]) + 1  # + the explained input's probabilities
             for metric_name, (metric, _) in chosen_metrics.items():
-                if metric.applies(sample.modality, truth is not None) is None:
+                if metric.suits(model, sample.modality, has_ground_truth=truth is not None) is None:
                     expected += metric.model_calls(model, method, method_values[name], metric_values[metric_name])
     meter = CallMeter(expected, progress)
     result = EvaluationResult(model=model.name, modality=model.card.modality, seed=seed, expected_model_calls=expected,
                               metrics={name: metric for name, (metric, _) in chosen_metrics.items()},
                               metric_params=metric_values, method_params=method_values,
                               method_labels={name: method.label for name, (method, _) in chosen_methods.items()})
-    with model.lock:
+    with model.lock:  # every forward pass of this evaluation, on the shared model, is ours alone
         for sample, truth in zip(samples, truths, strict=True):
             if sample.modality != model.card.modality:
                 raise EvaluationError(f"'{sample.name}' is a {sample.modality} input; {model.name} takes "
@@ -117,21 +120,14 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
     return result
 
 
-def _explain(model: Any, sample: Sample, window: int, method: Method, params: dict[str, Any],
+def _explain(model: Model, sample: Sample, window: int, method: Method, params: dict[str, Any],
              target: int | str | None, seed: int, meter: CallMeter, result: EvaluationResult) -> Case:
     started = time.perf_counter()
     calls_before = meter.done
-    if method is CONTROL:
-        inputs = window_input(sample, model.card.preprocessing, window).tensor
-        with meter.watch(model.class_view):
-            probabilities = model.probabilities(inputs)[0]
-        target_index = int(np.argmax(probabilities.numpy())) if target is None else _class_index(model, target)
-        attribution = method.attribute(model, inputs, target_index, params, seed).attribution
-    else:
-        with meter.watch(model.class_view):
-            explanation = explain(model, sample, method.name, target, window=window, seed=seed, **params)
-        inputs = window_input(sample, model.card.preprocessing, window).tensor
-        attribution, target_index = explanation.attribution, explanation.target
+    with meter.watch(model.class_view):
+        explanation = explain(model, sample, method.name, target, window=window, seed=seed, **params)
+    inputs = window_input(sample, model.card.preprocessing, window).tensor
+    attribution, target_index = explanation.attribution, explanation.target
     result.explanations.append({"sample": sample.name, "method": method.name, "target": model.classes[target_index],
                                 "window": window, "seconds": time.perf_counter() - started,
                                 "model_calls": meter.done - calls_before})
@@ -140,18 +136,9 @@ def _explain(model: Any, sample: Sample, window: int, method: Method, params: di
                 meter=meter)
 
 
-def _class_index(model: Any, target: int | str) -> int:
-    if isinstance(target, str) and not target.isdigit():
-        if target not in model.classes:
-            raise EvaluationError(f"'{target}' is not a class of {model.name}.",
-                                  f"Classes: {', '.join(model.classes)}.")
-        return model.classes.index(target)
-    return int(target)
-
-
 def _score(metric: Metric, params: dict[str, Any], case: Case, sample: Sample, method: str, has_truth: bool,
            result: EvaluationResult) -> None:
-    reason = metric.applies(sample.modality, has_truth)
+    reason = metric.suits(case.model, sample.modality, has_ground_truth=has_truth)
     if reason is not None:
         result.skipped.append({"sample": sample.name, "method": method, "metric": metric.name, "reason": reason})
         return

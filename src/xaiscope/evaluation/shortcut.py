@@ -16,14 +16,18 @@ Cost: 3 model calls.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from xaiscope.evaluation.base import Case, Metric, MetricValue, Param, positive_part
+from xaiscope.explainers.base import Method
 from xaiscope.preprocessing import AudioSpec, audio_clip_tensor, window_clip
 from xaiscope.preprocessing.spectrogram import fft_size_for
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model
 
 
 def edge_silence(clip: np.ndarray, spec: AudioSpec, threshold_db: float) -> tuple[int, int, int]:
@@ -56,18 +60,18 @@ class SilenceShortcutMetric(Metric):
         Param("pad_seconds", float, 0.5, "Digital silence added at each end for pad_change.", 0.0, 10.0),
     )
 
-    def model_calls(self, model: Any, method: Any, method_params: dict[str, Any], params: dict[str, Any]) -> int:
+    def model_calls(self, model: Model, method: Method, method_params: dict[str, Any], params: dict[str, Any]) -> int:
         return 3
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
         spec = case.model.card.preprocessing
         clip, _, _ = window_clip(case.sample, spec, case.window_index)
-        lead, trail, frames = edge_silence(clip, spec, float(params["threshold_db"]))
+        lead, trail, frames = edge_silence(clip, spec, params["threshold_db"])
         hop = spec.hop_length
         start = max(0, lead * hop - hop // 2)
         end = min(len(clip), (frames - trail) * hop - hop // 2) if trail else len(clip)
         trimmed = clip[start:end] if end - start >= hop else clip
-        pad = np.zeros(round(float(params["pad_seconds"]) * spec.sample_rate), np.float32)
+        pad = np.zeros(round(params["pad_seconds"] * spec.sample_rate), np.float32)
         padded = np.concatenate([pad, clip, pad])
         batch = torch.cat([case.inputs, audio_clip_tensor(trimmed, spec)[None], audio_clip_tensor(padded, spec)[None]])
         probability = case.probabilities(batch)[:, case.target]

@@ -10,9 +10,10 @@ attributions are non-negative.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import contextlib
+import weakref
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, XGradCAM
@@ -21,6 +22,10 @@ from pytorch_grad_cam.base_cam import BaseCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, without_inplace_activations
+from xaiscope.explainers.libraries import no_progress_bar, replaced
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model
 
 _LAYER = Param("layer", str, "", "Target layer (dotted module path); empty = the model card's layer.")
 
@@ -33,38 +38,38 @@ class CamMethod(Method):
     cam_class: ClassVar[type[BaseCAM]]
     params = (_LAYER,)
 
-    def unsuitable_reason(self, model: Any) -> str | None:
+    def unsuited_model(self, model: Model) -> str | None:
         if not model.card.cam_target_layer:
             return "the model card names no convolutional target layer (the network has no spatial feature maps)"
         return None
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1
 
-    def target_layer(self, model: Any, params: dict[str, Any]) -> torch.nn.Module:
-        path = params.get("layer") or model.card.cam_target_layer
+    def target_layer(self, model: Model, params: dict[str, Any]) -> torch.nn.Module:
+        path = layer_path(model, params)
         try:
             return model.network.get_submodule(path)
         except AttributeError as error:
             raise ExplanationError(f"{model.card.architecture} has no layer '{path}'.",
                                    "Give a dotted module path such as 'features.28' or 'layer4.2'.") from error
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         layer = self.target_layer(model, params)
-        with without_inplace_activations(model.network), \
-                self.cam_class(model=model.class_view, target_layers=[layer], **self.cam_options()) as cam:
+        with without_inplace_activations(model.network), self.quiet(), \
+                self.cam_class(model=model.class_view, target_layers=[layer]) as cam:
             cam.compute_input_gradient = True  # gradients exist even when every weight is frozen
             self.configure(cam, params)
             maps = cam(input_tensor=inputs.clone(), targets=[ClassifierOutputTarget(target)])
-        return AttributionResult(attribution=maps[0].astype("float32"), extras={"layer": params.get("layer") or
-                                                                                model.card.cam_target_layer})
-
-    def cam_options(self) -> dict[str, Any]:
-        return {}
+        return AttributionResult(attribution=maps[0].astype("float32"), extras={"layer": layer_path(model, params)})
 
     def configure(self, cam: BaseCAM, params: dict[str, Any]) -> None:
         """Hook for per-method settings on the constructed CAM object."""
+
+    def quiet(self) -> contextlib.AbstractContextManager[None]:
+        """Silences the library's own progress bar while the method runs (where it draws one)."""
+        return contextlib.nullcontext()
 
 
 class GradCamMethod(CamMethod):
@@ -109,32 +114,45 @@ class ScoreCamMethod(CamMethod):
     cam_class = ScoreCAM
     params = (_LAYER, Param("batch_size", int, 16, "Masked images per forward pass.", 1, 512))
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
-        return 1 + layer_channels(model, params.get("layer") or model.card.cam_target_layer)
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
+        return 1 + layer_channels(model, layer_path(model, params))
 
     def configure(self, cam: BaseCAM, params: dict[str, Any]) -> None:
-        cam.batch_size = int(params["batch_size"])
+        cam.batch_size = params["batch_size"]
+
+    def quiet(self) -> contextlib.AbstractContextManager[None]:
         # pytorch-grad-cam draws its own tqdm bar here; xaiscope reports progress by counting model calls.
-        score_cam_module.tqdm = SimpleNamespace(tqdm=lambda iterable, *args, **kwargs: iterable)
+        return replaced(score_cam_module, "tqdm", SimpleNamespace(tqdm=no_progress_bar))
 
 
-def layer_channels(model: Any, path: str) -> int:
-    """Number of channels of ``path``'s output for ``model`` (traced once per model and layer)."""
-    return _traced_channels(model, path)
+def layer_path(model: Model, params: dict[str, Any]) -> str:
+    """The CAM target layer: the ``layer`` parameter, else the model card's."""
+    return str(params.get("layer") or model.card.cam_target_layer or "")
 
 
-@lru_cache(maxsize=64)
-def _traced_channels(model: Any, path: str) -> int:
-    shapes: list[torch.Size] = []
-    handle = model.network.get_submodule(path).register_forward_hook(
-        lambda _module, _inputs, output: shapes.append(output.shape))
-    size = model.card.preprocessing.image_size
-    try:
-        with torch.inference_mode():
-            model.network(torch.zeros(1, 3, size, size))
-    finally:
-        handle.remove()
-    return int(shapes[0][1])
+#: network -> {layer path: channels}; weak keys, so a dropped model is not kept alive by this cache.
+_channels: weakref.WeakKeyDictionary[torch.nn.Module, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def layer_channels(model: Model, path: str) -> int:
+    """Number of channels of ``path``'s output for ``model`` (traced once per network and layer).
+
+    The tracing forward pass runs under the model's lock, like every forward pass of a shared model.
+    """
+    known = _channels.setdefault(model.network, {})
+    if path not in known:
+        shapes: list[torch.Size] = []
+        size = model.card.preprocessing.image_size
+        with model.lock:
+            handle = model.network.get_submodule(path).register_forward_hook(
+                lambda _module, _inputs, output: shapes.append(output.shape))
+            try:
+                with torch.inference_mode():
+                    model.network(torch.zeros(1, 3, size, size))
+            finally:
+                handle.remove()
+        known[path] = int(shapes[0][1])
+    return known[path]
 
 
 CAM_METHODS: tuple[type[CamMethod], ...] = (GradCamMethod, GradCamPlusPlusMethod, XGradCamMethod, LayerCamMethod,

@@ -8,28 +8,26 @@ through a forked torch generator, so the caller's global random state is left un
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from captum.attr import GuidedBackprop, IntegratedGradients, NoiseTunnel, Saliency
 
 from xaiscope.explainers.base import AttributionResult, Method, Param, channel_sum, without_inplace_activations
+from xaiscope.preprocessing.picture import Reference, reference_input
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model
+
+#: The ``baseline`` parameter's choices as reference inputs: ``black`` the all-black picture (for spectrograms, the
+#: colour of the quietest cells); ``mean`` the normalisation mean (zeros in model space); ``blur`` a heavily
+#: blurred copy of the input (sigma 20 px, 61 px kernel).
+BASELINES: dict[str, Reference] = {"black": "black", "mean": "normalisation_mean", "blur": "blur"}
 
 
 def baseline_for(inputs: torch.Tensor, kind: str, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """Reference input of the same shape as ``inputs`` ``(1, 3, H, W)``.
-
-    ``black``: the all-black picture (for spectrograms, the colour of the quietest cells); ``mean``: the
-    normalisation mean, i.e. zeros in model space; ``blur``: a heavily blurred copy of the input.
-    """
-    if kind == "mean":
-        return torch.zeros_like(inputs)
-    if kind == "blur":
-        import torchvision.transforms.functional as functional
-
-        return functional.gaussian_blur(inputs, kernel_size=[61, 61], sigma=[20.0, 20.0])
-    black = (0.0 - torch.tensor(mean, dtype=inputs.dtype)) / torch.tensor(std, dtype=inputs.dtype)
-    return black.view(1, 3, 1, 1).expand_as(inputs).clone()
+    """The reference input named by a ``baseline`` parameter (see :data:`BASELINES`), shaped like ``inputs``."""
+    return reference_input(inputs, BASELINES[kind], mean, std, blur_sigma=20.0, blur_kernel=61)
 
 
 class IntegratedGradientsMethod(Method):
@@ -44,17 +42,17 @@ class IntegratedGradientsMethod(Method):
         Param("batch_size", int, 16, "Path points per forward pass.", 1, 512),
     )
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
-        return int(params["steps"])
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
+        return params["steps"]
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         spec = model.card.preprocessing
         baseline = baseline_for(inputs, params["baseline"], spec.mean, spec.std)
         with without_inplace_activations(model.network):
             attribution = IntegratedGradients(model.class_view).attribute(
-                inputs, baselines=baseline, target=target, n_steps=int(params["steps"]),
-                internal_batch_size=int(params["batch_size"]))
+                inputs, baselines=baseline, target=target, n_steps=params["steps"],
+                internal_batch_size=params["batch_size"])
         return AttributionResult(channel_sum(attribution))
 
 
@@ -71,17 +69,17 @@ class SmoothGradMethod(Method):
         Param("batch_size", int, 8, "Noisy copies per forward pass.", 1, 512),
     )
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
-        return int(params["samples"])
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
+        return params["samples"]
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
-        spread = float(params["noise"]) * float(inputs.max() - inputs.min())
+        spread = params["noise"] * float(inputs.max() - inputs.min())
         with without_inplace_activations(model.network), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             attribution = NoiseTunnel(Saliency(model.class_view)).attribute(
-                inputs, nt_type="smoothgrad", nt_samples=int(params["samples"]), stdevs=spread, target=target,
-                nt_samples_batch_size=int(params["batch_size"]), abs=False)
+                inputs, nt_type="smoothgrad", nt_samples=params["samples"], stdevs=spread, target=target,
+                nt_samples_batch_size=params["batch_size"], abs=False)
         return AttributionResult(channel_sum(attribution))
 
 
@@ -93,10 +91,10 @@ class GuidedBackpropMethod(Method):
     summary = ("Gradients with negative signals stopped at every ReLU (Springenberg et al. 2015); known to be "
                "nearly insensitive to the model's weights (Adebayo et al. 2018).")
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         with without_inplace_activations(model.network), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU", category=UserWarning)

@@ -6,32 +6,30 @@ parts of it are hidden and the model is asked again, in batches. Libraries:
 * LIME through ``lime`` (``lime_image``). The package has had no release since 2020 and is kept as the reference
   implementation users compare against; its random source is seeded through ``random_state``.
 * SHAP through ``shap`` (maintained): the Partition explainer with an image masker, and the Kernel explainer
-  over superpixels. Both draw from numpy's global generator, which is seeded and then restored.
+  over superpixels. Both draw from numpy's global generator, which is seeded and then restored under a
+  process-wide lock (:func:`~xaiscope.explainers.libraries.seeded_global_numpy`).
 * Occlusion through Captum.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
-from xaiscope.explainers.base import (
-    AttributionResult,
-    ExplanationError,
-    Method,
-    Param,
-    channel_sum,
-    normalise_pictures,
-    unnormalise,
-)
-from xaiscope.explainers.superpixels import SEGMENTATION_PARAMS, segment, segment_means
+from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, channel_sum
+from xaiscope.explainers.libraries import no_progress_bar, replaced, seeded_global_numpy
+from xaiscope.explainers.superpixels import SEGMENTATION_PARAMS, superpixels
+from xaiscope.maps import paint, segment_means
+from xaiscope.preprocessing.picture import normalise_pictures, reference_input, unnormalise
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model
 
 
-def picture_classifier(model: Any, batch_size: int):
+def picture_classifier(model: Model, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
     """A function mapping pictures ``(N, H, W, 3)`` in [0, 1] to class probabilities ``(N, n_classes)``."""
     spec = model.card.preprocessing
 
@@ -44,29 +42,6 @@ def picture_classifier(model: Any, batch_size: int):
         return np.concatenate(rows).astype(np.float64)
 
     return classify
-
-
-@contextlib.contextmanager
-def seeded_numpy(seed: int) -> Iterator[None]:
-    """Seed numpy's global generator for a library that draws from it, then restore the caller's state."""
-    saved = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(saved)
-
-
-def _no_progress_bar(iterable: Any, *_args: Any, **_kwargs: Any) -> Any:
-    return iterable
-
-
-def segments_to_map(segments: np.ndarray, weights: dict[int, float]) -> np.ndarray:
-    """Paint each superpixel of ``segments`` ``(H, W)`` with its weight; returns ``(H, W)`` float32."""
-    lookup = np.zeros(int(segments.max()) + 1, np.float32)
-    for segment_id, weight in weights.items():
-        lookup[int(segment_id)] = weight
-    return lookup[segments]
 
 
 class LimeMethod(Method):
@@ -87,25 +62,25 @@ class LimeMethod(Method):
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "earlier-tool": {"samples": 1000, "hide": "black", "segmentation": "quickshift", "batch_size": 10}}
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
-        return int(params["samples"])
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
+        return params["samples"]
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         from lime import lime_image
 
-        lime_image.tqdm = _no_progress_bar  # xaiscope reports progress itself, by counting model calls
         spec = model.card.preprocessing
         picture = unnormalise(inputs, spec.mean, spec.std)
-        segments = segment(picture, params, seed)
+        segments = superpixels(picture, params, seed)
         explainer = lime_image.LimeImageExplainer(random_state=seed)
-        explanation = explainer.explain_instance(
-            picture, picture_classifier(model, int(params["batch_size"])), labels=(target,),
-            hide_color=0 if params["hide"] == "black" else None, top_labels=None,
-            num_features=int(segments.max()) + 1, num_samples=int(params["samples"]),
-            batch_size=int(params["batch_size"]), segmentation_fn=lambda _image: segments, random_seed=seed)
+        with replaced(lime_image, "tqdm", no_progress_bar):  # xaiscope counts model calls for progress itself
+            explanation = explainer.explain_instance(
+                picture, picture_classifier(model, params["batch_size"]), labels=(target,),
+                hide_color=0 if params["hide"] == "black" else None, top_labels=None,
+                num_features=int(segments.max()) + 1, num_samples=params["samples"],
+                batch_size=params["batch_size"], segmentation_fn=lambda _image: segments, random_seed=seed)
         weights = dict(explanation.local_exp[target])
-        return AttributionResult(segments_to_map(segments, weights),
+        return AttributionResult(paint(segments, weights),
                                  extras={"segments": segments, "fit_score": float(explanation.score)})
 
 
@@ -126,22 +101,22 @@ class ShapPartitionMethod(Method):
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "earlier-tool": {"max_evals": 1000, "batch_size": 8, "masker": "blur(64,64)"}}
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
-        return int(params["max_evals"])
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
+        return params["max_evals"]
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         import shap
 
         spec = model.card.preprocessing
         picture = unnormalise(inputs, spec.mean, spec.std)
         scale = 255.0 if params["masker"].startswith("inpaint") else 1.0  # OpenCV inpainting needs 8-bit pixels
-        classify = picture_classifier(model, int(params["batch_size"]))
+        classify = picture_classifier(model, params["batch_size"])
         masker = shap.maskers.Image(params["masker"], picture.shape)
         explainer = shap.explainers.Partition(lambda x: classify(np.asarray(x, np.float64) / scale), masker)
         image = (picture * scale).astype(np.uint8 if scale > 1 else np.float32)
-        with seeded_numpy(seed):
-            result = explainer(image[None], max_evals=int(params["max_evals"]), batch_size=int(params["batch_size"]),
+        with seeded_global_numpy(seed):
+            result = explainer(image[None], max_evals=params["max_evals"], batch_size=params["batch_size"],
                                outputs=[target], silent=True)
         values = np.asarray(result.values)[0, ..., 0]  # (H, W, 3)
         return AttributionResult(values.sum(axis=2).astype(np.float32))
@@ -161,19 +136,19 @@ class KernelShapMethod(Method):
         *SEGMENTATION_PARAMS,
     )
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
-        return int(params["samples"]) + 2
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
+        return params["samples"] + 2
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         import shap
 
         spec = model.card.preprocessing
         picture = unnormalise(inputs, spec.mean, spec.std)
-        segments = segment(picture, params, seed)
+        segments = superpixels(picture, params, seed)
         count = int(segments.max()) + 1
         fill = _fill_picture(picture, segments, params["hide"])
-        classify = picture_classifier(model, int(params["batch_size"]))
+        classify = picture_classifier(model, params["batch_size"])
 
         def coalition_scores(coalitions: np.ndarray) -> np.ndarray:
             keep = np.asarray(coalitions, dtype=bool)[:, segments]  # (N, H, W)
@@ -181,10 +156,10 @@ class KernelShapMethod(Method):
             return classify(pictures)[:, target]
 
         explainer = shap.KernelExplainer(coalition_scores, np.zeros((1, count)))
-        with seeded_numpy(seed):
-            values = explainer.shap_values(np.ones((1, count)), nsamples=int(params["samples"]), silent=True)
+        with seeded_global_numpy(seed):
+            values = explainer.shap_values(np.ones((1, count)), nsamples=params["samples"], silent=True)
         weights = dict(enumerate(np.asarray(values, dtype=np.float64).reshape(-1)[:count]))
-        return AttributionResult(segments_to_map(segments, weights), extras={"segments": segments})
+        return AttributionResult(paint(segments, weights), extras={"segments": segments})
 
 
 def _fill_picture(picture: np.ndarray, segments: np.ndarray, hide: str) -> np.ndarray:
@@ -211,29 +186,27 @@ class OcclusionMethod(Method):
     )
 
     def check(self, params: dict[str, Any]) -> None:
-        if int(params["stride"]) > int(params["patch"]):
+        if params["stride"] > params["patch"]:
             raise ExplanationError(f"occlusion.stride={params['stride']} is larger than occlusion.patch="
                                    f"{params['patch']}: parts of the picture would never be occluded.",
                                    "Use a stride no larger than the patch.")
 
-    def model_calls(self, model: Any, params: dict[str, Any]) -> int:
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         size = model.card.preprocessing.image_size
-        positions = (size - int(params["patch"])) // int(params["stride"]) + 1
+        positions = (size - params["patch"]) // params["stride"] + 1
         return 1 + positions * positions
 
-    def attribute(self, model: Any, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         from captum.attr import Occlusion
 
-        from xaiscope.explainers.gradient import baseline_for
-
         spec = model.card.preprocessing
-        window, stride = int(params["patch"]), int(params["stride"])
+        window, stride = params["patch"], params["stride"]
         with torch.inference_mode():
             attribution = Occlusion(model.class_view).attribute(
                 inputs, sliding_window_shapes=(3, window, window), strides=(3, stride, stride), target=target,
-                baselines=baseline_for(inputs, "black", spec.mean, spec.std),
-                perturbations_per_eval=int(params["batch_size"]))
+                baselines=reference_input(inputs, "black", spec.mean, spec.std),
+                perturbations_per_eval=params["batch_size"])
         return AttributionResult(channel_sum(attribution) / 3.0)
 
 

@@ -11,13 +11,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from xaiscope.errors import CardError
 from xaiscope.inputs.sample import MODALITIES, Modality
 from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec, XraySpec, spec_from_dict, spec_to_dict
 
 CARD_SCHEMA_VERSION = 1
+
+#: What a network takes: ``picture`` a normalised ``(N, 3, S, S)`` picture (a mel-spectrogram image or a resized
+#: radiograph). Further kinds (``waveform``, ``features``, ``xray-gray``) come with the model sources that need them.
+InputKind = Literal["picture"]
+INPUT_KINDS: tuple[str, ...] = ("picture",)
+#: What a network returns: ``single-logit`` one logit z with sigmoid(z) = P(classes[1]); ``softmax`` one logit per
+#: class, softmax over them.
+OutputKind = Literal["single-logit", "softmax"]
 
 #: Shown with every model that is not validated for real-world use.
 NOT_FOR_DECISIONS = ("For research and for trying the tool: not validated for forensic or clinical decisions. "
@@ -39,6 +47,7 @@ class ModelCard:
         alert_class: the class the detector warns about (``fake``, ``opacity``); drives the ``max``
             aggregation of audio windows and how verdicts are worded.
         cam_target_layer: dotted module path used by CAM methods.
+        input_kind: what the network takes (see :data:`InputKind`).
         description: one paragraph for people.
         intended_use: what the model may and may not be used for.
         provenance: data, training run, metrics, source of the weights.
@@ -52,6 +61,7 @@ class ModelCard:
     preprocessing: PreprocessingSpec
     alert_class: str
     cam_target_layer: str | None = None
+    input_kind: InputKind = "picture"
     description: str = ""
     intended_use: str = NOT_FOR_DECISIONS
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -70,9 +80,16 @@ class ModelCard:
         expected_spec = AudioSpec if self.modality == "audio" else XraySpec
         if not isinstance(self.preprocessing, expected_spec):
             problems.append(f"a {self.modality} model needs {expected_spec.__name__} preprocessing")
+        if self.input_kind not in INPUT_KINDS:
+            problems.append(f"input_kind must be one of {INPUT_KINDS}, not '{self.input_kind}'")
         if problems:
             raise CardError(f"The model card '{self.name}' is inconsistent: " + "; ".join(problems) + ".",
                             "Fix the card JSON, or re-create it with `xaiscope import`.")
+
+    @property
+    def output_kind(self) -> OutputKind:
+        """``single-logit`` for a one-logit binary network, else ``softmax``."""
+        return "single-logit" if self.num_outputs == 1 else "softmax"
 
     def with_updates(self, **changes: Any) -> ModelCard:
         """A copy with some fields replaced (validated again)."""
@@ -90,6 +107,8 @@ class ModelCard:
             "alert_class": self.alert_class,
             "preprocessing": spec_to_dict(self.preprocessing),
             "cam_target_layer": self.cam_target_layer,
+            "input_kind": self.input_kind,
+            "output_kind": self.output_kind,
             "description": self.description,
             "intended_use": self.intended_use,
             "provenance": self.provenance,
@@ -116,6 +135,7 @@ class ModelCard:
                 preprocessing=spec_from_dict(dict(data["preprocessing"])),
                 alert_class=str(data["alert_class"]),
                 cam_target_layer=data.get("cam_target_layer"),
+                input_kind=data.get("input_kind", "picture"),
                 description=str(data.get("description", "")),
                 intended_use=str(data.get("intended_use", NOT_FOR_DECISIONS)),
                 provenance=dict(data.get("provenance", {})),

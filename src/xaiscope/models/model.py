@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ import torch
 from torch import nn
 
 from xaiscope.errors import ModalityMismatchError
-from xaiscope.inputs import Sample
-from xaiscope.models.card import ModelCard
-from xaiscope.preprocessing import count_windows, iter_model_inputs
-
-ProgressCallback = Callable[[int, int], None]
+from xaiscope.inputs.sample import Sample
+from xaiscope.models.card import InputKind, ModelCard, OutputKind
+from xaiscope.plugins import ProgressCallback
+from xaiscope.preprocessing.pipeline import count_windows, iter_model_inputs
+from xaiscope.preprocessing.spec import AudioSpec
 
 
 class TwoLogitView(nn.Module):
@@ -86,13 +85,58 @@ class Prediction:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class CombinedWindows:
+    """How a recording's window probabilities became one verdict.
+
+    Attributes:
+        probabilities: ``(n_classes,)`` the verdict's probabilities.
+        decisive_window: the window the verdict came from under ``max`` aggregation, else None.
+        how: the rule, in words.
+    """
+
+    probabilities: torch.Tensor
+    decisive_window: int | None
+    how: str
+
+
+def combine_windows(window_probabilities: torch.Tensor, card: ModelCard) -> CombinedWindows:
+    """The one rule turning window probabilities ``(W, n_classes)`` into a verdict, for inference and training.
+
+    A single row is the verdict as it is. With the card's ``max`` aggregation the verdict is the window with the
+    highest probability of the card's alert class (one fake stretch in a long genuine recording is not averaged
+    away); with ``mean`` it is the average of the windows.
+    """
+    count = len(window_probabilities)
+    if count == 1:
+        return CombinedWindows(window_probabilities[0], None,
+                               "single input" if card.modality == "xray" else "one window")
+    spec = card.preprocessing
+    if isinstance(spec, AudioSpec) and spec.aggregation == "max":
+        alert = card.classes.index(card.alert_class)
+        decisive = int(torch.argmax(window_probabilities[:, alert]))
+        return CombinedWindows(window_probabilities[decisive], decisive,
+                               f"the most suspicious of {count} windows: highest P({card.alert_class}), "
+                               f"window {decisive}")
+    return CombinedWindows(window_probabilities.mean(dim=0), None, f"mean of {count} windows' probabilities")
+
+
 class Model:
-    """A network in eval mode with its card.
+    """A classifier and its card: the base every model source implements.
+
+    Everything downstream (predictions, explainers, metrics, views, the app) uses a model only through this class:
+    its card, :attr:`input_kind`, :attr:`output_kind`, :attr:`class_view` (one logit per class) and
+    :meth:`probabilities`. A new source (another library, a black box) provides the same.
+
+    A model is shared by every thread of a server. Every forward pass runs under :attr:`lock` (re-entrant):
+    :meth:`probabilities` and :meth:`predict` take it per batch, explainers and metrics hold it while their hooks
+    are attached, so no forward pass ever runs through another caller's hooks.
 
     Attributes:
         card: the model card.
         network: the torch module, ``(N, 3, S, S)`` -> ``(N, card.num_outputs)`` logits, eval mode, CPU.
         weights_path: where the weights were read from.
+        lock: held around every forward pass and while hooks are attached or module flags are changed.
     """
 
     def __init__(self, card: ModelCard, network: nn.Module, weights_path: Path | None = None) -> None:
@@ -116,6 +160,21 @@ class Model:
         return self.card.classes
 
     @property
+    def input_kind(self) -> InputKind:
+        """What the network takes (``picture``: a normalised ``(N, 3, S, S)`` picture)."""
+        return self.card.input_kind
+
+    @property
+    def output_kind(self) -> OutputKind:
+        """What the network returns (``single-logit``: sigmoid = P(classes[1]); ``softmax``: one logit per class)."""
+        return self.card.output_kind
+
+    @property
+    def differentiable(self) -> bool:
+        """True when gradients flow through the model (a PyTorch network); gradient and CAM methods need it."""
+        return True
+
+    @property
     def class_view(self) -> nn.Module:
         """The network seen with one logit per class (the two-logit view for single-logit models)."""
         return self._class_view
@@ -124,10 +183,10 @@ class Model:
         """``(N, 3, S, S)`` -> ``(N, n_classes)`` logits (gradients flow; no ``no_grad`` here)."""
         return self._class_view(inputs)
 
-    @torch.inference_mode()
     def probabilities(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, S, S)`` -> ``(N, n_classes)`` softmax probabilities, rows summing to 1."""
-        return torch.softmax(self.class_logits(inputs).float(), dim=1)
+        """``(N, 3, S, S)`` -> ``(N, n_classes)`` softmax probabilities, rows summing to 1 (under :attr:`lock`)."""
+        with self.lock, torch.inference_mode():
+            return torch.softmax(self.class_logits(inputs).float(), dim=1)
 
     def predict(self, sample: Sample, *, batch_size: int = 16, progress: ProgressCallback | None = None,
                 ) -> Prediction:
@@ -157,8 +216,8 @@ class Model:
             if progress is not None:
                 progress(min(sum(len(r) for r in rows), total), total)
         window_probabilities = torch.cat(rows)
-        combined, decisive, combined_by = self._combine(window_probabilities)
-        probabilities = {name: float(value) for name, value in zip(self.classes, combined, strict=True)}
+        combined = combine_windows(window_probabilities, self.card)
+        probabilities = {name: float(value) for name, value in zip(self.classes, combined.probabilities, strict=True)}
         window_predictions = [
             WindowPrediction(w.index, w.start_s, w.end_s,
                              {name: round(float(v), 6) for name, v in zip(self.classes, row, strict=True)})
@@ -168,23 +227,9 @@ class Model:
             label=max(probabilities, key=probabilities.__getitem__),
             probabilities=probabilities,
             windows=window_predictions,
-            combined_by=combined_by,
-            decisive_window=decisive,
+            combined_by=combined.how,
+            decisive_window=combined.decisive_window,
             model=self.name,
             input=sample.describe(),
             seconds=round(time.perf_counter() - started, 4),
         )
-
-    def _combine(self, window_probabilities: torch.Tensor) -> tuple[torch.Tensor, int | None, str]:
-        """``(W, n_classes)`` -> combined ``(n_classes,)``, the decisive window, and a sentence saying how."""
-        count = len(window_probabilities)
-        if count == 1:
-            return window_probabilities[0], None, "single input" if self.card.modality == "xray" else "one window"
-        spec = self.card.preprocessing
-        if getattr(spec, "aggregation", "mean") == "max":
-            alert = self.classes.index(self.card.alert_class)
-            decisive = int(torch.argmax(window_probabilities[:, alert]))
-            return (window_probabilities[decisive], decisive,
-                    f"the most suspicious of {count} windows: highest P({self.card.alert_class}), "
-                    f"window {decisive}")
-        return window_probabilities.mean(dim=0), None, f"mean of {count} windows' probabilities"

@@ -1,230 +1,30 @@
 """The one definition of how a sample becomes model input, used by inference and training alike.
 
-:func:`model_inputs` is the only path from a :class:`~xaiscope.inputs.Sample` to a tensor. For audio it
-resamples to the spec's rate, cuts the recording into analysis windows (:func:`plan_windows`), pads a short
-recording by the spec's rule, draws each window's mel spectrogram with the spec's renderer and resizes it; for
-X-rays it quantises, resizes and replicates the gray image.
+:mod:`.spec` holds the specs stored in model cards, :mod:`.pipeline` turns a sample into model-input tensors
+(windows, spectrogram pictures, resizing), :mod:`.spectrogram` draws mel pictures, :mod:`.picture` normalises
+pictures and builds reference inputs.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-
-import numpy as np
-import torch
-from PIL import Image
-
-from xaiscope.inputs import AudioSample, Sample, XraySample
-from xaiscope.inputs.audio import resample
-from xaiscope.preprocessing.spec import (
-    AudioSpec,
-    PreprocessingSpec,
-    XraySpec,
-    spec_from_dict,
-    spec_to_dict,
+from xaiscope.preprocessing.picture import normalise_pictures, picture_tensor, reference_input, unnormalise
+from xaiscope.preprocessing.pipeline import (
+    ModelInput,
+    Window,
+    audio_clip_tensor,
+    column_times,
+    count_windows,
+    iter_model_inputs,
+    model_inputs,
+    plan_windows,
+    select_window_input,
+    window_clip,
+    window_input,
+    xray_tensor,
 )
-from xaiscope.preprocessing.spectrogram import clip_picture, fft_size_for
+from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec, XraySpec, spec_from_dict, spec_to_dict
 
 __all__ = [
     "AudioSpec", "ModelInput", "PreprocessingSpec", "Window", "XraySpec", "audio_clip_tensor", "column_times",
-    "count_windows",
-    "iter_model_inputs", "model_inputs", "plan_windows", "spec_from_dict", "spec_to_dict", "window_clip",
+    "count_windows", "iter_model_inputs", "model_inputs", "normalise_pictures", "picture_tensor", "plan_windows",
+    "reference_input", "select_window_input", "spec_from_dict", "spec_to_dict", "unnormalise", "window_clip",
     "window_input", "xray_tensor",
 ]
-
-
-@dataclass(frozen=True)
-class Window:
-    """One analysis window of a recording, in seconds of the original recording."""
-
-    index: int
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True)
-class ModelInput:
-    """Model-ready tensors for one sample.
-
-    Attributes:
-        tensor: shape ``(n_windows, 3, image_size, image_size)``, float32, normalised. One row for an X-ray.
-        windows: the audio windows in the order of ``tensor``'s rows; empty for an X-ray.
-    """
-
-    tensor: torch.Tensor
-    windows: tuple[Window, ...]
-
-
-def plan_windows(n_samples: int, sample_rate: int, spec: AudioSpec) -> list[tuple[int, int]]:
-    """Where the analysis windows of a recording start and end.
-
-    A recording no longer than ``spec.window_seconds`` is one window. A longer one gets windows of exactly that
-    length every ``spec.hop_seconds``; if the last regular window stops before the end, one more window is
-    placed flush with the end, so every sample is covered and no window is padded.
-
-    Returns:
-        ``(start, end)`` sample indices, at ``sample_rate``.
-    """
-    window = max(round(spec.window_seconds * sample_rate), 1)
-    hop = max(round(spec.hop_seconds * sample_rate), 1)
-    if n_samples <= window:
-        return [(0, n_samples)]
-    spans = [(start, start + window) for start in range(0, n_samples - window + 1, hop)]
-    if spans[-1][1] < n_samples:
-        spans.append((n_samples - window, n_samples))
-    return spans
-
-
-def _pad_clip(clip: np.ndarray, spec: AudioSpec) -> np.ndarray:
-    """Apply the spec's rule to a clip shorter than one window (see :class:`AudioSpec`)."""
-    window = round(spec.window_seconds * spec.sample_rate)
-    if len(clip) >= window or spec.pad == "none":
-        return clip
-    if spec.pad == "repeat":
-        return np.resize(clip, window).astype(np.float32, copy=False)
-    return np.pad(clip, (0, window - len(clip)))
-
-
-def _picture_tensor(picture: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """``(h, w, 3)`` or ``(h, w)`` uint8 -> ``(3, size, size)`` float32, resized like torchvision and normalised."""
-    resized = Image.fromarray(picture).resize((size, size), Image.Resampling.BILINEAR)
-    array = np.asarray(resized, dtype=np.float32) / 255.0
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    array = (array - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
-
-
-def audio_clip_tensor(clip: np.ndarray, spec: AudioSpec) -> torch.Tensor:
-    """One clip (already at ``spec.sample_rate``) -> ``(3, image_size, image_size)``; used by training too."""
-    picture = clip_picture(_pad_clip(clip, spec), spec)
-    return _picture_tensor(picture, spec.image_size, spec.mean, spec.std)
-
-
-def xray_tensor(image: np.ndarray, spec: XraySpec) -> torch.Tensor:
-    """``(h, w)`` float image in [0, 1] -> ``(3, image_size, image_size)``; used by training too."""
-    quantised = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
-    return _picture_tensor(quantised, spec.image_size, spec.mean, spec.std)
-
-
-def iter_model_inputs(sample: Sample, spec: PreprocessingSpec, batch_size: int = 16) -> Iterator[ModelInput]:
-    """Build the model input of ``sample`` batch by batch, so a long recording never sits in memory whole.
-
-    Args:
-        sample: a loaded input of the spec's modality.
-        spec: the model card's preprocessing spec.
-        batch_size: windows per yielded batch.
-
-    Yields:
-        :class:`ModelInput` batches whose tensors have shape ``(<= batch_size, 3, S, S)``; an X-ray gives one
-        batch of one row.
-    """
-    if isinstance(spec, XraySpec):
-        if not isinstance(sample, XraySample):
-            raise TypeError("an X-ray spec needs an XraySample")
-        yield ModelInput(tensor=xray_tensor(sample.image, spec)[None], windows=())
-        return
-    if not isinstance(sample, AudioSample):
-        raise TypeError("an audio spec needs an AudioSample")
-    waveform, spans = _audio_windows(sample, spec)
-    for first in range(0, len(spans), batch_size):
-        batch = range(first, min(first + batch_size, len(spans)))
-        rows = [audio_clip_tensor(waveform[spans[i][0]:spans[i][1]], spec) for i in batch]
-        yield ModelInput(tensor=torch.stack(rows), windows=tuple(_window(i, spans[i], spec) for i in batch))
-
-
-def _audio_windows(sample: AudioSample, spec: AudioSpec) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """The recording at the spec's rate and its window spans in samples (see :func:`plan_windows`)."""
-    waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
-    return waveform, plan_windows(len(waveform), spec.sample_rate, spec)
-
-
-def _window(index: int, span: tuple[int, int], spec: AudioSpec) -> Window:
-    return Window(index, round(span[0] / spec.sample_rate, 4), round(span[1] / spec.sample_rate, 4))
-
-
-def count_windows(sample: Sample, spec: PreprocessingSpec) -> int:
-    """How many model-input rows :func:`iter_model_inputs` will produce for ``sample`` (for progress bars)."""
-    if not isinstance(spec, AudioSpec) or not isinstance(sample, AudioSample):
-        return 1
-    n_samples = int(np.ceil(len(sample.waveform) * float(spec.sample_rate) / sample.sample_rate))
-    return len(plan_windows(n_samples, spec.sample_rate, spec))
-
-
-def window_clip(sample: AudioSample, spec: AudioSpec, index: int = 0) -> tuple[np.ndarray, int, Window]:
-    """The samples of one analysis window as the model heard them (padded by the spec's rule).
-
-    Returns:
-        The clip ``(n,)`` float32 at ``spec.sample_rate``, how many of its samples are real recording (the rest
-        is padding), and the window.
-
-    Raises:
-        IndexError: ``index`` is not a window of this sample.
-    """
-    waveform, spans = _audio_windows(sample, spec)
-    return _clip_at(waveform, spans, index, spec)
-
-
-def _clip_at(waveform: np.ndarray, spans: list[tuple[int, int]], index: int, spec: AudioSpec,
-             ) -> tuple[np.ndarray, int, Window]:
-    if not 0 <= index < len(spans):
-        raise IndexError(f"window {index} does not exist; this recording has {len(spans)} windows")
-    start, end = spans[index]
-    return _pad_clip(waveform[start:end], spec), end - start, _window(index, spans[index], spec)
-
-
-def column_times(clip_samples: int, start_s: float, spec: AudioSpec, width: int) -> np.ndarray:
-    """Seconds of the recording at the centre of each of ``width`` model-input columns.
-
-    The picture spans the analysed clip (``clip_samples`` long after padding, starting at ``start_s``) from left to
-    right, one STFT frame per ``hop_length`` samples, so column ``c`` is
-    ``start_s + (c + 0.5) / width * frames * hop_length / sample_rate``.
-
-    Returns:
-        ``(width,)`` float64.
-    """
-    frames = 1 + max(clip_samples, fft_size_for(clip_samples, spec)) // spec.hop_length
-    return start_s + (np.arange(width) + 0.5) / width * frames * spec.hop_length / spec.sample_rate
-
-
-def window_input(sample: Sample, spec: PreprocessingSpec, index: int = 0) -> ModelInput:
-    """The model input of one analysis window: tensor ``(1, 3, S, S)`` (an X-ray has only window 0).
-
-    Raises:
-        IndexError: ``index`` is not a window of this sample.
-    """
-    if isinstance(spec, XraySpec) or not isinstance(sample, AudioSample):
-        if index != 0:
-            raise IndexError(f"an X-ray has one input, not window {index}")
-        return next(iter_model_inputs(sample, spec))
-    clip, _, window = window_clip(sample, spec, index)
-    return ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,))
-
-
-def model_inputs(sample: Sample, spec: PreprocessingSpec) -> ModelInput:
-    """The whole model input of ``sample`` at once: tensor ``(n_windows, 3, S, S)`` (see :func:`iter_model_inputs`)."""
-    batches = list(iter_model_inputs(sample, spec))
-    return ModelInput(tensor=torch.cat([batch.tensor for batch in batches]),
-                      windows=tuple(window for batch in batches for window in batch.windows))
-
-
-def select_window_input(sample: AudioSample, spec: AudioSpec, pick: Callable[[int], int]) -> tuple[ModelInput, int]:
-    """One analysis window of a recording, exactly the row :func:`iter_model_inputs` produces for it.
-
-    Training uses this to draw a single window of a long clip (see :mod:`xaiscope.data.torch_dataset`) without
-    rendering the others; the picture is bit-for-bit the one inference would build for that window.
-
-    Args:
-        sample: a loaded recording.
-        spec: the model card's audio spec.
-        pick: receives the number of windows ``n`` and returns the index to render, in ``[0, n)``.
-
-    Returns:
-        A :class:`ModelInput` whose tensor has shape ``(1, 3, S, S)`` with its one :class:`Window`, and the
-        recording's total number of windows.
-    """
-    waveform, spans = _audio_windows(sample, spec)
-    index = int(pick(len(spans)))
-    clip, _, window = _clip_at(waveform, spans, index, spec)
-    return ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,)), len(spans)

@@ -14,8 +14,7 @@ from torch.utils.data import DataLoader
 
 from xaiscope.data.torch_dataset import Batch
 from xaiscope.models.card import ModelCard
-from xaiscope.models.model import TwoLogitView
-from xaiscope.preprocessing import AudioSpec
+from xaiscope.models.model import TwoLogitView, combine_windows
 
 
 @dataclass
@@ -134,18 +133,6 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Opt
     return stats
 
 
-def combine_windows(probabilities: torch.Tensor, card: ModelCard) -> torch.Tensor:
-    """One sample's window probabilities ``(W, C)`` -> its verdict ``(C,)``, as :meth:`Model.predict` combines
-    them: a single row as is; ``max`` aggregation the row with the highest probability of the alert class;
-    ``mean`` the average."""
-    if len(probabilities) == 1:
-        return probabilities[0]
-    if isinstance(card.preprocessing, AudioSpec) and card.preprocessing.aggregation == "max":
-        alert = card.classes.index(card.alert_class)
-        return probabilities[int(torch.argmax(probabilities[:, alert]))]
-    return probabilities.mean(dim=0)
-
-
 @dataclass
 class Predictions:
     """Verdicts on one process's shard: ``labels (N,)``, ``probabilities (N, C)``, ``indices (N,)``."""
@@ -197,7 +184,7 @@ def predict(network: nn.Module, loader: DataLoader, card: ModelCard, precision: 
                 logits = view(precision.inputs(batch.inputs))
             window_probabilities = torch.softmax(logits.float(), dim=1).cpu()
             for chunk in torch.split(window_probabilities, batch.rows.tolist()):
-                rows.append(combine_windows(chunk, card))
+                rows.append(combine_windows(chunk, card).probabilities)
             labels.extend(batch.labels.tolist())
             indices.extend(batch.indices.tolist())
         progress.advance(task, len(batch) + len(batch.failures))

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from xaiscope.explainers.superpixels import segment_means, slic_average
+from xaiscope.maps import segment_means, slic_labels
 
 #: Diverging map shared by every method; ``jet`` reproduces the earlier tool's Grad-CAM overlays.
 COLORMAPS = ("diverging", "jet")
@@ -126,7 +126,8 @@ def shap_view(picture: np.ndarray, attribution: np.ndarray, opacity: float = 0.6
     Returns:
         ``(H, W, 3)`` uint8.
     """
-    averaged = slic_average(attribution, picture.astype(np.float64) / 255.0)
+    labels = slic_labels(picture.astype(np.float64) / 255.0, 120)
+    averaged = segment_means(attribution, labels)[labels].astype(np.float32)
     scaled = np.zeros_like(averaged)
     for sign in (1, -1):
         part = np.clip(sign * averaged, 0, None)

@@ -58,7 +58,8 @@ def html_report(prediction: Any, card: Any, explanations: list[tuple[Any, dict[s
                 parts.append(_image_tag(files[key], f"{explanation.label} {key}"))
     if agreement:
         parts.append("<h2>Agreement between methods (Spearman rank correlation of the maps)</h2><table>")
-        parts.extend(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{value:.2f}</td></tr>"
+        parts.extend(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td>"
+                     f"<td>{'undefined (flat map)' if value != value else f'{value:.2f}'}</td></tr>"
                      for (a, b), value in agreement.items())
         parts.append("</table>")
     parts.append("</body></html>")
