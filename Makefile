@@ -40,4 +40,4 @@ clean:
 .PHONY: demo
 demo: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
-	$(BIN)/xaiscope demo build --install
+	$(BIN)/python -m tools.demo build --install

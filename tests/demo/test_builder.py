@@ -14,9 +14,9 @@ pytestmark = pytest.mark.skipif(os.environ.get("XAISCOPE_DEMO_BUILD_TEST") != "1
 
 
 def test_subset_build_exports_models_and_samples(tmp_path: Path) -> None:
-    from xaiscope.cli import main
+    from tools.demo.__main__ import main
 
-    assert main(["demo", "build", "--subset", "--install", "--out", str(tmp_path / "demo")]) == 0
+    assert main(["build", "--subset", "--install", "--out", str(tmp_path / "demo")]) == 0
     export = tmp_path / "demo" / "export"
     for name in ("demo_audio_mobilenet_v2", "demo_xray_mobilenet_v2"):
         assert (export / "bundled_models" / f"{name}.safetensors").is_file()

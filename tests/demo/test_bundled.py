@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import xaiscope
-from xaiscope.demo.models import AUDIO_MODEL, XRAY_MODEL, density_ratio, peak_in_mask
+from tools.demo.models import AUDIO_MODEL, XRAY_MODEL, density_ratio, peak_in_mask
 from xaiscope.explainers import explain
 from xaiscope.inputs.bundled import SAMPLES_DIR, BundledSample, bundled_samples
 from xaiscope.models.store import BUNDLED_DIR, discover

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaiscope.demo.augment import augment
-from xaiscope.demo.chest import SIZE, chest_picture, mask_group
-from xaiscope.demo.models import peak_in_mask
-from xaiscope.demo.texts import sentences
-from xaiscope.demo.tools import Missing, install_commands
+from tools.demo.augment import augment
+from tools.demo.chest import SIZE, chest_picture, mask_group
+from tools.demo.models import peak_in_mask
+from tools.demo.texts import sentences
+from tools.demo.tools import Missing, install_commands
 
 
 def _lung_mask() -> np.ndarray:

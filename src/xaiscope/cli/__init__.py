@@ -22,7 +22,6 @@ COMMAND_MODULES = (
     "xaiscope.cli.app",
     "xaiscope.cli.train",
     "xaiscope.cli.evaluate",
-    "xaiscope.cli.demo",
 )
 
 

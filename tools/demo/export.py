@@ -16,12 +16,12 @@ INTENDED_USE = ("Demo model for trying xaiscope offline. Trained on a tiny offli
 
 DESCRIPTIONS = {
     "audio": ("MobileNetV2 (random initialisation, 128 px mel-spectrogram pictures, 2 s windows) trained by "
-              "`xaiscope demo build` to tell real speech (Debian pocketsphinx-testdata and codec2-examples "
+              "`python -m tools.demo build` to tell real speech (Debian pocketsphinx-testdata and codec2-examples "
               "recordings) from synthetic speech (piper 'joe' neural voice, flite, espeak-ng, codec2 vocoding). "
               "Classes fake, real in output order: sigmoid(logit) = P(real)."),
-    "xray": ("MobileNetV2 (random initialisation, 128 px) trained by `xaiscope demo build` on synthetic chest-like "
-             "pictures shaped by real lung masks, with and without inserted opacities. Classes no_opacity, opacity "
-             "in output order. It has never seen a real chest X-ray with a real finding."),
+    "xray": ("MobileNetV2 (random initialisation, 128 px) trained by `python -m tools.demo build` on synthetic "
+             "chest-like pictures shaped by real lung masks, with and without inserted opacities. Classes no_opacity, "
+             "opacity in output order. It has never seen a real chest X-ray with a real finding."),
 }
 
 CORPUS_WORDS = {"audio": "a few hundred 2-second clips of a few dozen real speakers and synthetic voices",
@@ -43,7 +43,7 @@ def export_model(checkpoint: Path, name: str, evaluation: dict[str, Any], corpus
     model = load_model(checkpoint)
     trained = model.card
     provenance = {
-        "source": f"trained with `xaiscope train` by `xaiscope demo build`; rebuild with `{REBUILD_COMMAND}`",
+        "source": f"trained with `xaiscope train` by `python -m tools.demo build`; rebuild with `{REBUILD_COMMAND}`",
         "status": "demo model: tiny offline corpus, for trying the tool; not validated for any decision",
         "corpus": corpus,
         "held_out_metrics": evaluation,

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from xaiscope.demo import DemoBuildError
+from tools.demo import DemoBuildError
 
 AUDIO_MODEL = "demo_audio_mobilenet_v2"
 XRAY_MODEL = "demo_xray_mobilenet_v2"

@@ -1,4 +1,4 @@
-"""``xaiscope demo build``: corpus, training of both models, held-out evaluation, export of models and samples.
+"""``python -m tools.demo build``: corpus, training of both models, held-out evaluation, export of models and samples.
 
 Everything is seeded. The corpus and training runs go to ``out`` (default ``build/demo``, ignored by git); the
 models and samples go into the package (``xaiscope/bundled_models``, ``xaiscope/bundled_samples``), or, with
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xaiscope.demo import DemoBuildError
-from xaiscope.demo.audio_corpus import AudioCorpusBuilder, AudioPlan, read_manifest, summarise
-from xaiscope.demo.export import export_model
-from xaiscope.demo.models import (
+from tools.demo import DemoBuildError
+from tools.demo.audio_corpus import AudioCorpusBuilder, AudioPlan, read_manifest, summarise
+from tools.demo.export import export_model
+from tools.demo.models import (
     AUDIO_MODEL,
     XRAY_MODEL,
     TrainPlan,
@@ -27,9 +27,9 @@ from xaiscope.demo.models import (
     run_training,
     xray_localisation,
 )
-from xaiscope.demo.samples import SAMPLES_BUDGET, export_samples
-from xaiscope.demo.tools import ensure_tools
-from xaiscope.demo.xray_corpus import XrayPlan, build_xray_corpus, summarise_xray
+from tools.demo.samples import SAMPLES_BUDGET, export_samples
+from tools.demo.tools import ensure_tools
+from tools.demo.xray_corpus import XrayPlan, build_xray_corpus, summarise_xray
 from xaiscope.inputs.bundled import SAMPLES_DIR
 from xaiscope.models.store import BUNDLED_DIR
 
@@ -52,7 +52,7 @@ SOURCES = {
     "xray": {
         "real": ["lung-field shapes from torchxrayvision's semantic_masks_v7labs_lungs.zip (masks drawn on "
                  "real radiographs of the COVID-19 image data collection); no real pixels"],
-        "synthetic": ["every picture and every opacity, drawn by xaiscope.demo.chest"],
+        "synthetic": ["every picture and every opacity, drawn by tools.demo.chest"],
     },
 }
 
@@ -188,7 +188,7 @@ def _choose_opacity(model: Any, corpus: Path) -> dict[str, Any]:
     import numpy as np
     from PIL import Image
 
-    from xaiscope.demo.models import peak_in_mask
+    from tools.demo.models import peak_in_mask
     from xaiscope.explainers import explain
     from xaiscope.inputs import load_input
 

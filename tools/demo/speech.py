@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from xaiscope.demo.tools import run
+from tools.demo.tools import run
 
 POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
 CODEC2 = Path("/usr/share/codec2")

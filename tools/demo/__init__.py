@@ -1,7 +1,7 @@
 """The offline demo: a small corpus built from sources that install offline, two demo models trained on it, and
 the samples shipped with the package.
 
-``xaiscope demo build`` (:func:`xaiscope.demo.build.build_demo`) runs every step with a fixed seed:
+``python -m tools.demo build`` (:func:`tools.demo.build.build_demo`) runs every step with a fixed seed:
 
 1. :mod:`.audio_corpus`: real speech (Debian ``pocketsphinx-testdata`` and ``codec2-examples``), synthetic speech
    (piper with the ``joe`` voice, flite, espeak-ng, codec2 vocoding of the real speech), augmented and cut to

@@ -37,7 +37,7 @@ def masks_zip() -> Path:
 
     spec = importlib.util.find_spec("torchxrayvision")
     if spec is None or spec.origin is None:
-        from xaiscope.demo import DemoBuildError
+        from tools.demo import DemoBuildError
 
         raise DemoBuildError("torchxrayvision is not installed.", "Install the demo extra: pip install -e '.[demo]'.")
     return Path(spec.origin).parent / "data" / "semantic_masks_v7labs_lungs.zip"

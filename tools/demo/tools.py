@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from xaiscope.demo import DemoBuildError
+from tools.demo import DemoBuildError
 
 #: Debian package -> a file it installs (its presence means the package is there).
 DEBIAN_PACKAGES: dict[str, str] = {
@@ -87,7 +87,8 @@ def ensure_tools(install: bool = False, log: object = print) -> None:
     if not install:
         raise DemoBuildError(f"The demo build needs {names}, which {'is' if len(names.split(',')) == 1 else 'are'} "
                              "not installed.",
-                             f"Run `make demo`, or `xaiscope demo build --install`, or install them yourself: {text}")
+                             f"Run `make demo`, or `python -m tools.demo build --install`, or install them yourself: "
+                             f"{text}")
     if what.debian and os.geteuid() != 0:
         raise DemoBuildError(f"The Debian packages {', '.join(what.debian)} are missing and installing them needs "
                              "root.", f"Run as root: {text}")

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tools.demo.chest import LungMask, chest_picture, load_masks
 from xaiscope.data.records import stable_fraction
-from xaiscope.demo.chest import LungMask, chest_picture, load_masks
 
 SPLITS = ("training", "validation", "testing")
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from xaiscope.demo import speech
-from xaiscope.demo.augment import augment
-from xaiscope.demo.texts import sentences
+from tools.demo import speech
+from tools.demo.augment import augment
+from tools.demo.texts import sentences
 from xaiscope.inputs.audio import resample
 
 RATE = 16000
