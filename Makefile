@@ -23,6 +23,7 @@ app: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/mypy
 
 # The browser test drives Debian's Chromium (never a browser downloaded by a test tool).
 chromium:

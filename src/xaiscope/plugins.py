@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Sequence, ValuesView
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from xaiscope.models.model import Model
 
 #: ``progress(done, expected)``, called as model calls are made; it may raise :class:`~xaiscope.errors.Stopped`.
-ProgressCallback = Callable[[int, int], None]
+ProgressCallback = Callable[[int, int], object]
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,11 @@ class Choice(Generic[P]):
         return {**self.plugin.describe(), "available": self.available, "reason": self.reason}
 
 
-class Registry(Mapping[str, P]):
-    """The plug-ins of one kind by name, in the order lists show them (a read-only mapping name -> plug-in).
+class Registry(Generic[P]):
+    """The plug-ins of one kind by name, in the order lists show them (read like a mapping name -> plug-in).
+
+    ``registry[name]`` takes the exact registry name; :meth:`get` also accepts other spellings and raises the
+    plug-ins' own error for an unknown name.
 
     Args:
         kind: what the plug-ins are, for messages (``explanation method``, ``metric``).
@@ -205,6 +208,15 @@ class Registry(Mapping[str, P]):
 
     def __len__(self) -> int:
         return len(self._plugins)
+
+    def keys(self) -> KeysView[str]:
+        return self._plugins.keys()
+
+    def values(self) -> ValuesView[P]:
+        return self._plugins.values()
+
+    def items(self) -> ItemsView[str, P]:
+        return self._plugins.items()
 
     def __contains__(self, name: object) -> bool:
         """True for a registered name or an accepted spelling of one."""

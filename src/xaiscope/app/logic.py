@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from itertools import combinations
 from typing import Any
 
@@ -16,7 +15,9 @@ import numpy as np
 import torch
 
 from xaiscope.explainers import Explanation, explain
-from xaiscope.models import Model
+from xaiscope.inputs.sample import Modality, Sample
+from xaiscope.models.model import Model, Prediction
+from xaiscope.plugins import ProgressCallback
 
 
 class LruCache:
@@ -62,7 +63,7 @@ class ExplanationCache(LruCache):
 
 def cached_explain(cache: ExplanationCache, model: Model, sample: Any, method: str, params: dict[str, Any], *,
                    seed: int = 0, target: int | None = None, window: int | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> tuple[Explanation, bool]:
+                   progress: ProgressCallback | None = None) -> tuple[Explanation, bool]:
     """:func:`~xaiscope.explainers.explain` through ``cache``; returns the explanation and whether it was cached."""
     key = cache.key(model, sample, method, params, seed, target, window)
     found = cache.get(key)
@@ -83,7 +84,7 @@ PREDICTIONS = LruCache(capacity=32)
 PICTURES = LruCache(capacity=16)
 
 
-def cached_sample(data: bytes, name: str, modality: str) -> Any:
+def cached_sample(data: bytes, name: str, modality: Modality) -> Sample:
     """:func:`~xaiscope.inputs.load_input` of uploaded or bundled bytes, decoded once per content."""
     import hashlib
 
@@ -92,12 +93,12 @@ def cached_sample(data: bytes, name: str, modality: str) -> Any:
     key = (hashlib.sha256(data).hexdigest(), name, modality)
     sample = SAMPLES.get(key)
     if sample is None:
-        sample = load_input(data, name=name, modality=modality)  # type: ignore[arg-type]
+        sample = load_input(data, name=name, modality=modality)
         SAMPLES.put(key, sample)
     return sample
 
 
-def cached_prediction(model: Model, sample: Any, progress: Callable[[int, int], None] | None = None) -> Any:
+def cached_prediction(model: Model, sample: Sample, progress: ProgressCallback | None = None) -> Prediction:
     """``model.predict(sample)``, computed once per input and model weights."""
     key = ExplanationCache.key(model, sample, "predict", {}, 0, None, None)
     prediction = PREDICTIONS.get(key)

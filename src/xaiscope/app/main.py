@@ -17,12 +17,13 @@ from xaiscope.app.logic import EXPLANATIONS, FILES, cached_explain, cached_sampl
 from xaiscope.errors import XaiscopeError
 from xaiscope.explainers import ExplanationStopped, get_method, methods
 from xaiscope.inputs.bundled import bundled_samples
+from xaiscope.inputs.sample import Modality, Sample
 from xaiscope.models import discover, load_model
 from xaiscope.models.card import NOT_FOR_DECISIONS
 
 #: Largest upload accepted, in megabytes (a 10-minute 48 kHz stereo WAV is about 110 MB; radiographs are smaller).
 MAX_UPLOAD_MB = 200
-KINDS = {"Speech": "audio", "Chest X-ray": "xray"}
+KINDS: dict[str, Modality] = {"Speech": "audio", "Chest X-ray": "xray"}
 AUDIO_TYPES = ["wav", "flac", "ogg", "mp3"]
 XRAY_TYPES = ["png", "jpg", "jpeg", "dcm", "dicom"]
 
@@ -31,7 +32,7 @@ def show_error(error: XaiscopeError) -> None:
     st.error(f"{error.problem}\n\n**What to do:** {error.hint}" if error.hint else error.problem)
 
 
-def choose_input(modality: str) -> tuple[Any, Any]:
+def choose_input(modality: Modality) -> tuple[Sample | None, Any]:
     """Upload or bundled sample -> ``(sample, ground truth)`` (``(None, None)`` while nothing usable is chosen).
 
     Ground truth (a fake interval or a lesion mask) exists only for bundled samples that ship it.

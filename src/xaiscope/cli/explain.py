@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.progress import TaskID
 from rich.table import Table
 
 from xaiscope.cli.console import out, parse_dotted, progress_bar
@@ -73,10 +74,11 @@ def run_explain(args: argparse.Namespace) -> int:
     for name in names:
         with progress_bar("model calls") as progress:
             task = progress.add_task(name, total=None)
-            explanation = explain(
-                model, sample, name, args.target, window=window, seed=args.seed, preset=presets.get(name),
-                progress=lambda done, total, task=task: progress.update(task, completed=done, total=total),
-                **params.get(name, {}))
+            def report(done: int, total: int, task: TaskID = task) -> None:
+                progress.update(task, completed=done, total=total)
+
+            explanation = explain(model, sample, name, args.target, window=window, seed=args.seed,
+                                  preset=presets.get(name), progress=report, **params.get(name, {}))
         folder = args.out / name
         written = write_explanation(explanation, sample, model.card.preprocessing, folder, opacity=args.opacity,
                                     keep=args.keep)

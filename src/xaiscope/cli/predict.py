@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.progress import TaskID
 from rich.table import Table
 
 from xaiscope.cli.console import EXIT_USER_ERROR, out, print_error, progress_bar
@@ -37,9 +38,10 @@ def run_predict(args: argparse.Namespace) -> int:
             model: Model = fixed_model or load_default_model(sample.modality)
             with progress_bar("windows") as progress:
                 task = progress.add_task(sample.name, total=None)
-                prediction = model.predict(
-                    sample, batch_size=args.batch_size,
-                    progress=lambda done, total, task=task: progress.update(task, completed=done, total=total))
+                def report(done: int, total: int, task: TaskID = task) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                prediction = model.predict(sample, batch_size=args.batch_size, progress=report)
         except XaiscopeError as error:
             failures += 1
             if args.json:

@@ -52,16 +52,18 @@ def class_folders(folder: Path) -> list[Path]:
 
 
 def _modality(files: list[Path], option: str, root: Path) -> Modality:
-    if option in ("audio", "xray"):
-        return option  # type: ignore[return-value]
-    kinds = Counter("audio" if path.suffix.lower() in AUDIO_EXTENSIONS else "xray" for path in files)
+    named: dict[str, Modality] = {"audio": "audio", "xray": "xray"}
+    if option in named:
+        return named[option]
+    kinds: Counter[Modality] = Counter("audio" if path.suffix.lower() in AUDIO_EXTENSIONS else "xray"
+                                       for path in files)
     if not kinds:
         raise DataLayoutError(f"'{root}' holds no audio or image files in its class folders.",
                               f"Put {'/'.join(AUDIO_EXTENSIONS + IMAGE_EXTENSIONS)} files in one folder per class.")
     if len(kinds) > 1:
         raise DataLayoutError(f"'{root}' mixes audio and image files ({dict(kinds)}).",
                               "Keep one modality per data set, or name it with --modality.")
-    return next(iter(kinds))  # type: ignore[return-value]
+    return next(iter(kinds))
 
 
 def folder_split(root: Path, split: str, options: DataOptions) -> LabelledSplit:

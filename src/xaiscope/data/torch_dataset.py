@@ -23,7 +23,6 @@ collate function drops it and lists it, and the training loop counts and reports
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -36,7 +35,8 @@ from xaiscope.inputs import AudioSample, load_input
 from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, model_inputs, select_window_input
 
 
-class Item(NamedTuple):
+@dataclass(frozen=True)
+class Item:
     """One sample's model input.
 
     Attributes:
@@ -106,9 +106,10 @@ class ModelInputDataset(Dataset[Item]):
             count = cache.window_count(path)
             if count is not None:
                 wanted = [self.window_choice(index, count)] if self.mode == "train" else list(range(count))
-                rows = [cache.get(path, window) for window in wanted]
-                if all(row is not None for row in rows):
-                    return torch.stack(rows)  # type: ignore[arg-type]
+                found = [cache.get(path, window) for window in wanted]
+                rows = [row for row in found if row is not None]
+                if len(rows) == len(found):
+                    return torch.stack(rows)
         sample = load_input(path, modality=self.split.modality)
         if one_window and isinstance(self.spec, AudioSpec) and isinstance(sample, AudioSample):
             built, count = select_window_input(sample, self.spec, lambda n: self.window_choice(index, n))
@@ -151,11 +152,11 @@ class Batch:
 
 def collate(items: list[Item]) -> Batch:
     """Concatenate usable items; list the failed ones."""
-    usable = [item for item in items if item.tensor is not None]
+    usable = [(item, item.tensor) for item in items if item.tensor is not None]
     failures = [(item.index, item.error or "unusable") for item in items if item.tensor is None]
-    inputs = torch.cat([item.tensor for item in usable]) if usable else torch.zeros(0)  # type: ignore[misc]
+    inputs = torch.cat([tensor for _, tensor in usable]) if usable else torch.zeros(0)
     return Batch(inputs=inputs,
-                 rows=torch.tensor([len(item.tensor) for item in usable], dtype=torch.int64),  # type: ignore[arg-type]
-                 labels=torch.tensor([item.label for item in usable], dtype=torch.int64),
-                 indices=torch.tensor([item.index for item in usable], dtype=torch.int64),
+                 rows=torch.tensor([len(tensor) for _, tensor in usable], dtype=torch.int64),
+                 labels=torch.tensor([item.label for item, _ in usable], dtype=torch.int64),
+                 indices=torch.tensor([item.index for item, _ in usable], dtype=torch.int64),
                  failures=failures)

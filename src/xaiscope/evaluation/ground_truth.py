@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from xaiscope.evaluation.base import EvaluationError
-from xaiscope.inputs import AudioSample, Sample
+from xaiscope.inputs.sample import AudioSample, Sample, XraySample
 from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, column_times, window_clip
 
 GroundTruth = np.ndarray | tuple[float, float]
@@ -53,15 +53,18 @@ def region_for(sample: Sample, spec: PreprocessingSpec, window: int, truth: Grou
     """The ground truth of ``sample`` as a ``(S, S)`` bool region of the explained window's model input."""
     if truth is None:
         return None
-    if isinstance(sample, AudioSample):
-        if isinstance(truth, np.ndarray) and truth.dtype == bool:
+    if isinstance(sample, AudioSample) and isinstance(spec, AudioSpec):
+        if isinstance(truth, np.ndarray):
             raise EvaluationError(f"'{sample.name}' is a recording but its ground truth is a mask.",
                                   "Give a fake interval [start_s, end_s] for recordings.")
-        return interval_to_input(sample, spec, window, tuple(truth))  # type: ignore[arg-type]
+        return interval_to_input(sample, spec, window, truth)
+    if not isinstance(sample, XraySample) or isinstance(truth, tuple):
+        raise EvaluationError(f"The ground truth of '{sample.name}' does not fit its kind of input.",
+                              "Give a lesion mask for an X-ray and a fake interval [start_s, end_s] for a recording.")
     mask = np.asarray(truth)
-    if mask.ndim != 2 or mask.shape != sample.image.shape:  # type: ignore[attr-defined]
+    if mask.ndim != 2 or mask.shape != sample.image.shape:
         raise EvaluationError(f"The lesion mask of '{sample.name}' has shape {mask.shape}, the X-ray "
-                              f"{sample.image.shape}.",  # type: ignore[attr-defined]
+                              f"{sample.image.shape}.",
                               "Give a mask of the X-ray's own size (height, width), nonzero = lesion.")
     return mask_to_input(mask.astype(bool), spec.image_size)
 

@@ -40,7 +40,8 @@ def randomise_layer(module: nn.Module, seed: int) -> None:
     """Re-initialise ``module``'s parameters (and running statistics) with ``seed``, leaving global RNG state alone."""
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed + 1)
-        module.reset_parameters()
+        reset: Any = module.reset_parameters  # every module listed by randomisable_layers has one
+        reset()
 
 
 def checkpoints(layer_count: int, steps: int) -> list[int]:

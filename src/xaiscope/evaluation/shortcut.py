@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from xaiscope.errors import EvaluationError
 from xaiscope.evaluation.base import Case, Metric, MetricValue, Param, positive_part
 from xaiscope.explainers.base import Method
+from xaiscope.inputs.sample import AudioSample
 from xaiscope.preprocessing import AudioSpec, audio_clip_tensor, window_clip
 from xaiscope.preprocessing.spectrogram import fft_size_for
 
@@ -64,8 +66,10 @@ class SilenceShortcutMetric(Metric):
         return 3
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
-        spec = case.model.card.preprocessing
-        clip, _, _ = window_clip(case.sample, spec, case.window_index)
+        spec, sample = case.model.card.preprocessing, case.sample
+        if not isinstance(spec, AudioSpec) or not isinstance(sample, AudioSample):
+            raise EvaluationError(f"{self.label} scores recordings only.", "Leave it out for X-ray models.")
+        clip, _, _ = window_clip(sample, spec, case.window_index)
         lead, trail, frames = edge_silence(clip, spec, params["threshold_db"])
         hop = spec.hop_length
         start = max(0, lead * hop - hop // 2)

@@ -36,7 +36,7 @@ class CamMethod(Method):
     family = "cam"
     library = "pytorch-grad-cam"
     cam_class: ClassVar[type[BaseCAM]]
-    params = (_LAYER,)
+    params: ClassVar[tuple[Param, ...]] = (_LAYER,)
 
     def unsuited_model(self, model: Model) -> str | None:
         if not model.card.cam_target_layer:

@@ -64,10 +64,10 @@ def decode_raster(data: bytes, *, name: str, source_format: str, sha256: str) ->
         ImageSizeError: the image is outside :data:`MIN_SIDE` .. :data:`MAX_SIDE` / :data:`MAX_PIXELS`.
     """
     try:
-        picture = Image.open(io.BytesIO(data))
-        check_image_size(picture.width, picture.height, name)
-        picture.load()
-        picture = ImageOps.exif_transpose(picture)
+        opened = Image.open(io.BytesIO(data))
+        check_image_size(opened.width, opened.height, name)
+        opened.load()
+        picture = ImageOps.exif_transpose(opened)
     except ImageSizeError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:

@@ -24,7 +24,7 @@ from xaiscope.errors import ModalityMismatchError
 from xaiscope.inputs.sample import Sample
 from xaiscope.models.card import InputKind, ModelCard, OutputKind
 from xaiscope.plugins import ProgressCallback
-from xaiscope.preprocessing.pipeline import count_windows, iter_model_inputs
+from xaiscope.preprocessing.pipeline import Window, count_windows, iter_model_inputs
 from xaiscope.preprocessing.spec import AudioSpec
 
 
@@ -209,7 +209,7 @@ class Model:
         spec = self.card.preprocessing
         total = count_windows(sample, spec)
         rows: list[torch.Tensor] = []
-        windows = []
+        windows: list[Window] = []
         for batch in iter_model_inputs(sample, spec, batch_size=batch_size):
             rows.append(self.probabilities(batch.tensor))
             windows.extend(batch.windows)

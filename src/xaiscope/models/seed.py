@@ -16,6 +16,9 @@ suspicious window (``max`` aggregation) so that a short fake passage is not aver
 
 from __future__ import annotations
 
+from typing import Any
+
+from xaiscope.inputs.sample import Modality
 from xaiscope.models.architectures import KNOWN_ARCHITECTURES
 from xaiscope.models.card import NOT_FOR_DECISIONS, ModelCard
 from xaiscope.preprocessing.spec import AudioSpec, XraySpec
@@ -36,7 +39,7 @@ _XRAY_PROVENANCE = {
     "training": "torchvision {arch}, BCE on one logit",
 }
 
-_SEED_MODELS = {
+_SEED_MODELS: dict[str, tuple[Modality, str, dict[str, Any]]] = {
     # key: (modality, architecture, reported test metrics from SEED.md)
     "audio_vgg16": ("audio", "vgg16", {"for-norm test accuracy": 0.812}),
     "audio_resnet50": ("audio", "resnet50", {"for-norm test accuracy": 0.639}),
@@ -51,7 +54,7 @@ def seed_card(key: str) -> ModelCard:
     """The built-in card for one of the earlier tool's weight files (``key`` = file stem)."""
     modality, architecture, metrics = _SEED_MODELS[key]
     template = _AUDIO_PROVENANCE if modality == "audio" else _XRAY_PROVENANCE
-    provenance = {name: text.format(key=key, arch=architecture) for name, text in template.items()}
+    provenance: dict[str, Any] = {name: text.format(key=key, arch=architecture) for name, text in template.items()}
     provenance["metrics"] = metrics
     audio = modality == "audio"
     return ModelCard(

@@ -23,11 +23,11 @@ Reference = Literal["black", "normalisation_mean", "input_mean", "blur"]
 def picture_tensor(picture: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """``(h, w, 3)`` or ``(h, w)`` uint8 -> ``(3, size, size)`` float32, resized like torchvision and normalised."""
     resized = Image.fromarray(picture).resize((size, size), Image.Resampling.BILINEAR)
-    array = np.asarray(resized, dtype=np.float32) / 255.0
+    array: np.ndarray = np.asarray(resized, dtype=np.float32) / np.float32(255.0)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
-    array = (array - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    normalised = (array - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return torch.from_numpy(np.ascontiguousarray(normalised.transpose(2, 0, 1)))
 
 
 def unnormalise(inputs: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:

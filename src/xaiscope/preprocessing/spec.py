@@ -114,5 +114,5 @@ def spec_from_dict(data: dict[str, Any]) -> PreprocessingSpec:
     unknown = sorted(set(data) - known)
     if unknown:
         raise CardError(f"Unknown preprocessing keys {unknown}.", f"Allowed keys: {sorted(known)}.")
-    values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+    values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
     return cls(**values)

@@ -28,7 +28,7 @@ STATE_VERSION = 1
 
 def rng_state() -> dict[str, Any]:
     """Every random generator's state, as tensors and plain values."""
-    kind, keys, position, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
+    kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)
     version, python_state, gauss = random.getstate()
     return {
         "python": [version, list(python_state), gauss],

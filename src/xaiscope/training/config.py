@@ -291,7 +291,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(*names, dest=item.name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)
         else:
-            parser.add_argument(*names, dest=item.name, type=base, choices=choices, default=argparse.SUPPRESS,
+            parser.add_argument(*names, dest=item.name, type=base or str, choices=choices, default=argparse.SUPPRESS,
                                 help=help_text, metavar=None if choices else item.name.upper())
 
 

@@ -44,7 +44,7 @@ class Precision:
 
     @property
     def name(self) -> str:
-        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")  # type: ignore[arg-type]
+        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32") if self.dtype else "fp32"
 
     def autocast(self) -> AbstractContextManager[Any]:
         if self.dtype is None:
@@ -69,6 +69,8 @@ def loss_function(num_outputs: int, class_weights: torch.Tensor | None) -> nn.Mo
 
 
 class _BinaryLoss(nn.Module):
+    pos_weight: torch.Tensor | None
+
     def __init__(self, pos_weight: torch.Tensor | None) -> None:
         super().__init__()
         self.register_buffer("pos_weight", pos_weight)

@@ -296,7 +296,8 @@ class Trainer:
         if context.distributed:
             from torch.distributed.algorithms.join import Join
 
-            join: Any = Join([self.model])
+            joinable: Any = self.model  # DistributedDataParallel, which is Joinable
+            join: Any = Join([joinable])
         else:
             join = nullcontext()
         stats = train_epoch(self.model, _loader(dataset, sampler, config, context), self.optimizer, self.loss_fn,

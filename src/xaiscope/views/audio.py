@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xaiscope.inputs import AudioSample
+from xaiscope.inputs.sample import AudioSample
 from xaiscope.preprocessing import AudioSpec, column_times, window_clip
 from xaiscope.preprocessing.spectrogram import fft_size_for
 from xaiscope.views.overlay import overlay, resize_map, to_gray
+
+if TYPE_CHECKING:
+    from xaiscope.explainers.api import Explanation
 
 
 @dataclass(frozen=True)
@@ -61,20 +65,19 @@ class AudioView:
     start_s: float
 
     @classmethod
-    def build(cls, explanation: object, sample: AudioSample, spec: AudioSpec) -> AudioView:
+    def build(cls, explanation: Explanation, sample: AudioSample, spec: AudioSpec) -> AudioView:
         """Lay out ``explanation`` (of ``sample`` under ``spec``) on seconds and Hz."""
         import librosa
 
-        window = explanation.window  # type: ignore[attr-defined]
-        clip, real, window = window_clip(sample, spec, window.index if window is not None else 0)
+        clip, real, window = window_clip(sample, spec, explanation.window.index if explanation.window else 0)
         n_fft = fft_size_for(len(clip), spec)
-        attribution = explanation.attribution  # type: ignore[attr-defined]
+        attribution = explanation.attribution
         height, width = attribution.shape
         times = column_times(len(clip), window.start_s, spec, width)
         fmax = spec.fmax or spec.sample_rate / 2
         centres = librosa.mel_frequencies(n_mels=spec.n_mels + 2, fmin=spec.fmin, fmax=fmax)[1:-1]
         band = spec.n_mels - 1 - np.floor((np.arange(height) + 0.5) / height * spec.n_mels).astype(int)
-        return cls(attribution=attribution, picture=explanation.picture,  # type: ignore[attr-defined]
+        return cls(attribution=attribution, picture=explanation.picture,
                    times=times, frequencies=centres[band], real_end_s=window.start_s + real / spec.sample_rate,
                    clip=clip, real_samples=real, sample_rate=spec.sample_rate, n_fft=n_fft,
                    hop_length=spec.hop_length, n_mels=spec.n_mels, fmin=spec.fmin, fmax=fmax,
