@@ -102,3 +102,16 @@ def test_cli_metrics_and_evaluate(xray_region_model, xray_sample, tmp_path, monk
     assert len({s["sample"] for s in scores}) == 1  # the mask PNG is not taken for an input
     assert main(["evaluate", "--model", "region", "--data", str(data), "--methods", "gradcam", "--metrics", "nope",
                  "--out", str(out)]) == 2
+
+
+@pytest.mark.parametrize("modality", ["audio", "xray"])
+def test_evaluate_makes_exactly_the_model_calls_it_declares(modality, request):
+    model = request.getfixturevalue(f"{modality}_region_model")
+    sample = request.getfixturevalue("speech_sample" if modality == "audio" else "xray_sample")
+    metrics = {name: params for name, params in FAST_METRICS.items() if name != "silence_shortcut" or
+               modality == "audio"}
+    seen: list[tuple[int, int]] = []
+    result = evaluate(model, [sample], {"gradcam": {}, "occlusion": {"patch": 56, "stride": 56}, "random": {}},
+                      metrics, progress=lambda done, total: seen.append((done, total)))
+    assert result.model_calls == result.expected_model_calls > 0
+    assert seen[-1] == (result.model_calls, result.expected_model_calls)

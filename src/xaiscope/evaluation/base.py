@@ -97,11 +97,19 @@ class MetricValue:
         values: output name -> score (NaN when undefined, e.g. an empty ground-truth region).
         curves: curve name -> ``(2, n)`` array of x (fraction of the input changed) and y (class probability).
         details: JSON-ready extras (e.g. per-layer similarities).
+        not_applicable: why the score is undefined for this explanation (e.g. "the map is constant"), else "".
+            Every value is then NaN, and the model calls the metric declared but did not need are not made.
     """
 
     values: dict[str, float]
     curves: dict[str, np.ndarray] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    not_applicable: str = ""
+
+    @classmethod
+    def undefined(cls, outputs: tuple[str, ...], reason: str) -> MetricValue:
+        """NaN for every output, with the reason the score is not applicable."""
+        return cls(dict.fromkeys(outputs, float("nan")), not_applicable=reason)
 
 
 class Metric(Plugin):

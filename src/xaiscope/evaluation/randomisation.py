@@ -60,9 +60,8 @@ def model_copy(model: Model) -> Model:
         return Model(model.card, copy.deepcopy(model.network))
 
 
-def _undefined(outputs: tuple[str, ...]) -> MetricValue:
-    """NaN scores for a constant (empty) original map: nothing to compare, the check says nothing."""
-    return MetricValue(dict.fromkeys(outputs, float("nan")), details={"note": "the original map is constant"})
+#: Why a sanity check says nothing about a constant (empty) original map: there is no ranking to compare.
+CONSTANT_MAP = "the original map is constant (empty): there is no ranking to compare"
 
 
 class CascadingRandomisationMetric(Metric):
@@ -88,7 +87,7 @@ class CascadingRandomisationMetric(Metric):
         absolute = params["absolute"]
         original = comparable(case.attribution, absolute)
         if is_constant(original):
-            return _undefined(self.outputs)
+            return MetricValue.undefined(self.outputs, CONSTANT_MAP)
         randomised = model_copy(case.model)
         layers = randomisable_layers(randomised.network)
         marks = set(checkpoints(len(layers), params["steps"]))
@@ -127,7 +126,7 @@ class RandomLogitMetric(Metric):
         absolute = params["absolute"]
         original = comparable(case.attribution, absolute)
         if is_constant(original):
-            return _undefined(self.outputs)
+            return MetricValue.undefined(self.outputs, CONSTANT_MAP)
         new = comparable(case.reattribute(target=other), absolute)
         return MetricValue({"spearman": rank_correlation(original, new), "ssim": ssim(original, new)},
                            details={"other_class": case.model.classes[other]})

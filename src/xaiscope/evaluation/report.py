@@ -72,6 +72,7 @@ def result_record(result: EvaluationResult) -> dict[str, Any]:
         "summary": [row.record() for row in result.summary()],
         "scores": [s.__dict__ for s in result.scores],
         "explanations": result.explanations, "details": result.details, "skipped": result.skipped,
+        "not_applicable": result.not_applicable,
         "curves": [{"sample": c.sample, "method": c.method, "metric": c.metric, "x": c.x, "y": c.y}
                    for c in result.curves],
     })
@@ -118,6 +119,14 @@ def markdown(result: EvaluationResult) -> str:
     if result.skipped:
         reasons = sorted({f"{s['metric']}: {s['reason']}" for s in result.skipped})
         lines += ["", "Skipped: " + "; ".join(reasons) + "."]
+    if result.not_applicable:
+        counts: dict[str, int] = {}
+        for entry in result.not_applicable:
+            key = f"{result.method_labels.get(entry['method'], entry['method'])} / {entry['metric']}: {entry['reason']}"
+            counts[key] = counts.get(key, 0) + 1
+        lines += ["", "Not applicable (not counted in n): " +
+                  "; ".join(f"{key} ({count} input{'s' if count > 1 else ''})" for key, count in sorted(counts.items()))
+                  + "."]
     return "\n".join(lines) + "\n"
 
 

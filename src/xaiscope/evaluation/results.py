@@ -82,6 +82,7 @@ class EvaluationResult:
         explanations: per sample and method: target class, window, seconds and model calls of the explanation.
         details: per-metric extras (chance levels, cascade layers, silence lengths...).
         skipped: metrics that did not apply to a sample, with the reason.
+        not_applicable: scores found undefined for one explanation (NaN in ``scores``), with the reason.
         metrics: the metrics used (their metadata labels the tables); ``metric_params`` their parameters;
         method_params, method_labels: the methods' parameters and labels.
     """
@@ -99,6 +100,7 @@ class EvaluationResult:
     explanations: list[dict[str, Any]] = field(default_factory=list)
     details: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    not_applicable: list[dict[str, Any]] = field(default_factory=list)
     model_calls: int = 0
 
     def values(self, method: str, metric: str, output: str | None = None) -> np.ndarray:

@@ -45,7 +45,7 @@ class MaxSensitivityMetric(Metric):
         import quantus
 
         if not np.any(case.attribution):
-            return MetricValue({"score": float("nan")}, details={"note": "empty map: sensitivity undefined"})
+            return MetricValue.undefined(self.outputs, "the map is empty: its relative change is undefined")
         spread = params["noise"] * float(case.inputs.max() - case.inputs.min())
 
         def explain_func(model: Any, inputs: np.ndarray, targets: np.ndarray, **_kwargs: Any) -> np.ndarray:

@@ -146,6 +146,14 @@ def _score(metric: Metric, params: dict[str, Any], case: Case, sample: Sample, m
     calls_before = case.meter.done
     value = metric.compute(case, params)
     seconds = time.perf_counter() - started
+    if value.not_applicable:
+        # An undefined score costs only the calls made before it was found undefined: the count expected shrinks.
+        unspent = metric.model_calls(case.model, case.method, case.method_params, params) - (
+            case.meter.done - calls_before)
+        case.meter.expected -= unspent
+        result.expected_model_calls -= unspent
+        result.not_applicable.append({"sample": sample.name, "method": method, "metric": metric.name,
+                                      "reason": value.not_applicable})
     for output in metric.outputs:
         result.scores.append(ScoreRecord(sample=sample.name, method=method, metric=metric.name, output=output,
                                          value=float(value.values.get(output, float("nan"))), seconds=seconds,
