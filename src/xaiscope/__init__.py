@@ -11,30 +11,25 @@ The public API::
     results = xaiscope.evaluate(model, [sample], ["gradcam"], ["deletion"])
     entries, problems = xaiscope.list_models()
 
-``explain``, ``methods`` and ``evaluate`` are imported on first use, so that ``import xaiscope`` (and every
-CLI command) does not pay for the explanation libraries it does not need.
+Every name is imported on first use (:mod:`xaiscope.lazy`), so ``import xaiscope`` and the CLI's ``--help`` do not
+pay for torch or the explanation libraries.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from xaiscope.errors import XaiscopeError
-from xaiscope.inputs import AudioSample, Sample, XraySample, load_input
-from xaiscope.models import Model, ModelCard, Prediction, import_state_dict, load_model
-from xaiscope.models import discover as list_models
+from xaiscope.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from xaiscope.errors import XaiscopeError
+    from xaiscope.evaluation.runner import evaluate
+    from xaiscope.explainers.api import explain
+    from xaiscope.explainers.registry import methods
+    from xaiscope.inputs import load_input
+    from xaiscope.inputs.sample import AudioSample, Sample, XraySample
+    from xaiscope.models.card import ModelCard
+    from xaiscope.models.model import Model, Prediction
+    from xaiscope.models.store import discover as list_models
+    from xaiscope.models.store import import_state_dict, load_model
 
 __version__ = "0.1.0"
-
-__all__ = [
-    "AudioSample", "Model", "ModelCard", "Prediction", "Sample", "XaiscopeError", "XraySample", "__version__",
-    "evaluate", "explain", "import_state_dict", "list_models", "load_input", "load_model", "methods",
-]
-
-_LAZY = {"explain": "xaiscope.explainers", "methods": "xaiscope.explainers", "evaluate": "xaiscope.evaluation"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'xaiscope' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -11,16 +11,17 @@ decodes through :func:`xaiscope.inputs.load_input` and builds tensors through :m
 Bad CSV rows, missing and unreadable files are counted and reported, never fatal.
 """
 
-from xaiscope.data.cache import TensorCache, spec_hash
-from xaiscope.data.chexpert import OBSERVATIONS, chexpert_classes, observation_slug
-from xaiscope.data.fakeorreal import FOR_CLASSES
-from xaiscope.data.layout import check_same_classes, detect_kind, find_root, open_split
-from xaiscope.data.options import DataOptions
-from xaiscope.data.records import SPLITS, DataReport, LabelledSplit, Record, canonical_split
-from xaiscope.data.torch_dataset import Batch, Item, ModelInputDataset, collate
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "FOR_CLASSES", "OBSERVATIONS", "SPLITS", "Batch", "DataOptions", "DataReport", "Item", "LabelledSplit",
-    "ModelInputDataset", "Record", "TensorCache", "canonical_split", "check_same_classes", "chexpert_classes",
-    "collate", "detect_kind", "find_root", "observation_slug", "open_split", "spec_hash",
-]
+from xaiscope.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from xaiscope.data.cache import TensorCache, spec_hash
+    from xaiscope.data.chexpert import OBSERVATIONS, chexpert_classes, observation_slug
+    from xaiscope.data.fakeorreal import FOR_CLASSES
+    from xaiscope.data.layout import check_same_classes, detect_kind, find_root, open_split
+    from xaiscope.data.options import DataOptions
+    from xaiscope.data.records import SPLITS, DataReport, LabelledSplit, Record, canonical_split
+    from xaiscope.data.torch_dataset import Batch, Item, ModelInputDataset, collate
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -9,15 +9,17 @@ the explainers), declaring its category, better direction, the data it applies t
 model calls (``xaiscope metrics`` lists them). Quantus is imported only by the metrics that use it, when they run.
 """
 
-from xaiscope.errors import EvaluationError
-from xaiscope.evaluation.base import Case, Metric, MetricValue
-from xaiscope.evaluation.ground_truth import load_ground_truth, region_for
-from xaiscope.evaluation.registry import METRICS, MetricChoice, get_metric, metrics
-from xaiscope.evaluation.report import write_report
-from xaiscope.evaluation.results import EvaluationResult, SummaryRow, bootstrap_ci
-from xaiscope.evaluation.runner import evaluate
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "METRICS", "Case", "EvaluationError", "EvaluationResult", "Metric", "MetricChoice", "MetricValue", "SummaryRow",
-    "bootstrap_ci", "evaluate", "get_metric", "load_ground_truth", "metrics", "region_for", "write_report",
-]
+from xaiscope.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from xaiscope.errors import EvaluationError
+    from xaiscope.evaluation.base import Case, Metric, MetricValue
+    from xaiscope.evaluation.ground_truth import load_ground_truth, region_for
+    from xaiscope.evaluation.registry import METRICS, MetricChoice, get_metric, metrics
+    from xaiscope.evaluation.report import write_report
+    from xaiscope.evaluation.results import EvaluationResult, SummaryRow, bootstrap_ci
+    from xaiscope.evaluation.runner import evaluate
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -4,13 +4,15 @@
 :func:`explain`; :mod:`.cam`, :mod:`.gradient`, :mod:`.perturbation` and :mod:`.control` are the families.
 """
 
-from xaiscope.errors import ExplanationError, ExplanationStopped
-from xaiscope.explainers.api import Explanation, explain
-from xaiscope.explainers.base import AttributionResult, Method
-from xaiscope.explainers.registry import REGISTRY, MethodChoice, get_method, methods
-from xaiscope.plugins import Param
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "REGISTRY", "AttributionResult", "Explanation", "ExplanationError", "ExplanationStopped", "Method",
-    "MethodChoice", "Param", "explain", "get_method", "methods",
-]
+from xaiscope.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from xaiscope.errors import ExplanationError, ExplanationStopped
+    from xaiscope.explainers.api import Explanation, explain
+    from xaiscope.explainers.base import AttributionResult, Method
+    from xaiscope.explainers.registry import REGISTRY, MethodChoice, get_method, methods
+    from xaiscope.plugins import Param
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -3,15 +3,19 @@
 Importing this package imports no explanation library.
 """
 
-from xaiscope.maps.segmentation import (
-    dense_labels,
-    grid_labels,
-    paint,
-    segment,
-    segment_means,
-    slic_labels,
-)
-from xaiscope.maps.similarity import comparable, is_constant, rank_correlation, ssim
+from typing import TYPE_CHECKING
 
-__all__ = ["comparable", "dense_labels", "grid_labels", "is_constant", "paint", "rank_correlation", "segment",
-           "segment_means", "slic_labels", "ssim"]
+from xaiscope.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from xaiscope.maps.segmentation import (
+        dense_labels,
+        grid_labels,
+        paint,
+        segment,
+        segment_means,
+        slic_labels,
+    )
+    from xaiscope.maps.similarity import comparable, is_constant, rank_correlation, ssim
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
