@@ -7,45 +7,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 import torch
 
+from xaiscope.caching import LruCache
 from xaiscope.explainers import Explanation, explain
 from xaiscope.inputs.sample import Modality, Sample
 from xaiscope.models.model import Model, Prediction
 from xaiscope.plugins import ProgressCallback
 
 
-class LruCache:
-    """A thread-safe least-recently-used cache shared by every session of the server."""
-
-    def __init__(self, capacity: int = 64) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
-            return found
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-
-
-class ExplanationCache(LruCache):
+class ExplanationCache(LruCache[Any]):
     """Explanations keyed by everything that determines one.
 
     The key holds the input's SHA-256, the model's name and weights file (path and modification time), the
@@ -78,10 +53,10 @@ def cached_explain(cache: ExplanationCache, model: Model, sample: Any, method: s
 #: every widget change, so decoded inputs, predictions and pictures are kept too: moving a slider must not decode,
 #: classify or draw a 10-minute recording again.
 EXPLANATIONS = ExplanationCache(capacity=96)
-FILES = LruCache(capacity=96)
-SAMPLES = LruCache(capacity=16)
-PREDICTIONS = LruCache(capacity=32)
-PICTURES = LruCache(capacity=16)
+FILES: LruCache[dict[str, bytes]] = LruCache(capacity=96)
+SAMPLES: LruCache[Sample] = LruCache(capacity=16)
+PREDICTIONS: LruCache[Prediction] = LruCache(capacity=32)
+PICTURES: LruCache[np.ndarray] = LruCache(capacity=16)
 
 
 def cached_sample(data: bytes, name: str, modality: Modality) -> Sample:

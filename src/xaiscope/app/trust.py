@@ -12,7 +12,7 @@ from xaiscope.explainers import ExplanationStopped
 
 #: Cheap metrics ticked by default; randomisation and robustness re-run the method several times.
 DEFAULT_METRICS = ("deletion", "insertion", "sparseness", "pointing_game", "relevance_mass", "silence_shortcut")
-_RESULTS = LruCache(capacity=32)
+_RESULTS: LruCache[Any] = LruCache(capacity=32)
 
 
 def show_trust(model: Any, sample: Any, chosen: dict[str, dict[str, Any]], seed: int, truth: Any) -> None:

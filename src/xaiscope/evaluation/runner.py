@@ -92,10 +92,12 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
     spec = model.card.preprocessing
 
     expected = 0
-    for sample, truth in zip(samples, truths, strict=True):
-        expected += count_windows(sample, spec) if sample.modality == "audio" else 0  # the decisive window, once
+    known = [model.known_prediction(sample) is not None for sample in samples]
+    for sample, truth, verdict_known in zip(samples, truths, known, strict=True):
+        # the verdict (which window decided it, the class probabilities), once per sample unless already known
+        expected += 0 if verdict_known else count_windows(sample, spec)
         for name, (method, _) in chosen_methods.items():
-            expected += method.model_calls(model, method_values[name]) + 1  # + the explained input's probabilities
+            expected += method.model_calls(model, method_values[name])
             for metric_name, (metric, _) in chosen_metrics.items():
                 if metric.suits(model, sample.modality, has_ground_truth=truth is not None) is None:
                     expected += metric.model_calls(model, method, method_values[name], metric_values[metric_name])
@@ -105,12 +107,14 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
                               metric_params=metric_values, method_params=method_values,
                               method_labels={name: method.label for name, (method, _) in chosen_methods.items()})
     with model.lock:  # every forward pass of this evaluation, on the shared model, is ours alone
-        for sample, truth in zip(samples, truths, strict=True):
+        for sample, truth, verdict_known in zip(samples, truths, known, strict=True):
             if sample.modality != model.card.modality:
                 raise EvaluationError(f"'{sample.name}' is a {sample.modality} input; {model.name} takes "
                                       f"{model.card.modality}.", "Evaluate each modality with its own model.")
+            if verdict_known and model.known_prediction(sample) is None:  # dropped from the cache since counted
+                _expect_more(meter, result, count_windows(sample, spec))
             with meter.watch(model.class_view):  # every method explains the window that decided the verdict
-                window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
+                window = model.predict(sample).decisive_window or 0
             for name, (method, _) in chosen_methods.items():
                 case = _explain(model, sample, window, method, method_values[name], target, seed, meter, result)
                 case.region = region_for(sample, spec, case.window_index, truth)
@@ -118,6 +122,12 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
                     _score(metric, metric_values[metric_name], case, sample, name, truth is not None, result)
     result.model_calls = meter.done
     return result
+
+
+def _expect_more(meter: CallMeter, result: EvaluationResult, calls: int) -> None:
+    """Raise the expected count by ``calls`` (a verdict that was known when counting must be computed again)."""
+    meter.expected += calls
+    result.expected_model_calls += calls
 
 
 def _explain(model: Model, sample: Sample, window: int, method: Method, params: dict[str, Any],

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 from xaiscope.errors import ExplanationError
 from xaiscope.explainers.registry import get_method
@@ -81,7 +82,9 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
 
     Every forward pass (finding the decisive window, the probabilities, the method's own calls) runs under
     ``model.lock``, so a model shared by several threads never runs one caller's input through another caller's
-    hooks, and ``model_calls`` counts this explanation's calls only.
+    hooks, and ``model_calls`` counts this explanation's calls only. Nothing is computed twice: the verdict comes from
+    the model's prediction of this content (computed here only if it is not known yet), the window's input from the
+    per-content cache, so a CAM method costs its one forward pass.
 
     Args:
         model: a loaded :class:`~xaiscope.models.Model`.
@@ -108,14 +111,18 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
     expected = chosen.model_calls(model, values)
     spec = model.card.preprocessing
     with model.lock:
+        prediction = model.known_prediction(sample)
         if window is None:
-            window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
+            prediction = prediction or model.predict(sample)
+            window = prediction.decisive_window or 0
         try:
             model_input = window_input(sample, spec, window)
         except IndexError as error:
             raise ExplanationError(f"{error}.", "Choose a window from the prediction's timeline.") from error
         inputs = model_input.tensor
-        probabilities = model.probabilities(inputs)[0]
+        known = model.window_probabilities(prediction, window) if prediction is not None else None
+        probabilities = (torch.tensor([known[name] for name in model.classes]) if known is not None
+                         else model.probabilities(inputs)[0])
         target_index = parse_target(model.classes, target, model.name, lambda: int(probabilities.argmax()),
                                     ExplanationError)
         started = time.perf_counter()

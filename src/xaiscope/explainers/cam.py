@@ -1,25 +1,29 @@
-"""The CAM family, through pytorch-grad-cam (maintained, batched Score-CAM, one target-layer contract).
+"""The CAM family: class activation maps at one layer, computed in one forward pass and a backward pass that stops
+at that layer.
 
-Each CAM method is one :class:`CamMethod` subclass naming the pytorch-grad-cam class it wraps. The target
-layer comes from the model card (the earlier tool's layers for the seed architectures, a traced one
-otherwise) and may be overridden with the ``layer`` parameter. The input asks for gradients, so maps stay
-non-empty when the weights are frozen (``requires_grad=False``), and in-place activations are switched off
-while the hooks are attached. pytorch-grad-cam rectifies and min-max scales each map to [0, 1], so CAM
-attributions are non-negative.
+The target layer comes from the model card (the earlier tool's layers for the seed architectures, a traced one
+otherwise) and may be overridden with the ``layer`` parameter. A forward hook on the layer detaches its output into
+a leaf that asks for gradients and hands the network a copy of it (:func:`layer_signals`), so:
+
+* the forward pass records no graph below the layer, and ``torch.autograd.grad`` stops there (Grad-CAM needs the
+  gradient at the layer, not at the input pixels);
+* maps stay non-empty when every weight is frozen (``requires_grad=False``);
+* an in-place activation after the layer changes the copy, never the captured activations.
+
+Channel weights follow pytorch-grad-cam's formulas (Grad-CAM, Grad-CAM++, XGrad-CAM, Layer-CAM, Eigen-CAM), and
+so does the post-processing: rectified, min-max scaled, resized to the input, rectified and scaled again, so CAM
+attributions lie in [0, 1]; a test compares the maps with pytorch-grad-cam's. Score-CAM, which masks the input
+with every channel, stays with pytorch-grad-cam's batched implementation.
 """
 
 from __future__ import annotations
 
-import contextlib
 import weakref
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
-from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, XGradCAM
-from pytorch_grad_cam import score_cam as score_cam_module
-from pytorch_grad_cam.base_cam import BaseCAM
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, without_inplace_activations
 from xaiscope.explainers.libraries import no_progress_bar, replaced
@@ -30,12 +34,83 @@ if TYPE_CHECKING:
 _LAYER = Param("layer", str, "", "Target layer (dotted module path); empty = the model card's layer.")
 
 
+def layer_signals(model: Model, layer: torch.nn.Module, inputs: torch.Tensor, target: int, gradients: bool,
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """One forward pass (and, with ``gradients``, a backward pass to ``layer`` only).
+
+    Args:
+        model: the model; its ``class_view`` gives one logit per class.
+        layer: a module of ``model.network``.
+        inputs: ``(1, 3, H, W)`` normalised model input.
+        target: the class whose logit is differentiated.
+        gradients: whether to differentiate.
+
+    Returns:
+        The layer's activations ``(1, C, h, w)`` and the gradient of the target logit with respect to them (same
+        shape), or None without ``gradients``; float32 numpy arrays.
+    """
+    captured: list[torch.Tensor] = []
+    grad_mode = torch.is_grad_enabled()
+
+    def hook(_module: torch.nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> torch.Tensor:
+        leaf = output.detach().requires_grad_(gradients)
+        captured.append(leaf)
+        torch.set_grad_enabled(gradients)  # the graph starts here: nothing below the layer is recorded
+        return leaf.clone()
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        with without_inplace_activations(model.network):
+            torch.set_grad_enabled(False)
+            logits = model.class_view(inputs)
+    finally:
+        handle.remove()
+        torch.set_grad_enabled(grad_mode)
+    if not captured:
+        raise ExplanationError("The target layer was not used by the forward pass.",
+                               "Choose a layer on the path from the input to the output.")
+    activations = captured[-1]
+    if activations.dim() != 4:
+        raise ExplanationError(f"The target layer's output has shape {tuple(activations.shape)}, not (1, C, h, w).",
+                               "Choose a convolutional layer whose output is a spatial feature map.")
+    if not gradients:
+        return activations.float().numpy(), None
+    (gradient,) = torch.autograd.grad(logits[0, target], activations)
+    return activations.detach().float().numpy(), gradient.float().numpy()
+
+
+def _scale(maps: np.ndarray) -> np.ndarray:
+    """Each ``(h, w)`` map of ``(N, h, w)`` shifted to a minimum of 0 and divided by ``1e-7 + max``."""
+    shifted = maps - maps.min(axis=(1, 2), keepdims=True)
+    return shifted / (1e-7 + shifted.max(axis=(1, 2), keepdims=True))
+
+
+def finish_cam(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(1, h, w)`` raw class activation -> ``(H, W)`` float32 map in [0, 1] at the input's ``size``.
+
+    Rectified and scaled, resized bilinearly (half-pixel centres, as OpenCV), rectified and scaled again: the
+    post-processing of pytorch-grad-cam.
+    """
+    scaled = _scale(np.maximum(cam, 0).astype(np.float32))
+    resized = torch.nn.functional.interpolate(torch.from_numpy(scaled)[:, None], size=size, mode="bilinear",
+                                              align_corners=False)[:, 0].numpy()
+    return _scale(np.maximum(resized, 0))[0].astype(np.float32)
+
+
+def principal_projection(activations: np.ndarray) -> np.ndarray:
+    """``(1, C, h, w)`` -> ``(1, h, w)``: the centred activations projected on their first principal direction."""
+    channels = activations[0].reshape(activations.shape[1], -1).T  # (h * w, C)
+    channels = np.nan_to_num(channels) - np.nan_to_num(channels).mean(axis=0)
+    _, _, directions = np.linalg.svd(channels, full_matrices=False)
+    return (channels @ directions[0]).reshape(1, *activations.shape[2:]).astype(np.float32)
+
+
 class CamMethod(Method):
-    """A class activation map computed at one layer."""
+    """A class activation map at one layer: :meth:`cam` turns the layer's activations and gradients into a map."""
 
     family = "cam"
-    library = "pytorch-grad-cam"
-    cam_class: ClassVar[type[BaseCAM]]
+    library = "xaiscope (single pass; pytorch-grad-cam's formulas)"
+    uses_gradients: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (_LAYER,)
 
     def unsuited_model(self, model: Model) -> str | None:
@@ -57,72 +132,99 @@ class CamMethod(Method):
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         layer = self.target_layer(model, params)
-        with without_inplace_activations(model.network), self.quiet(), \
-                self.cam_class(model=model.class_view, target_layers=[layer]) as cam:
-            cam.compute_input_gradient = True  # gradients exist even when every weight is frozen
-            self.configure(cam, params)
-            maps = cam(input_tensor=inputs.clone(), targets=[ClassifierOutputTarget(target)])
-        return AttributionResult(attribution=maps[0].astype("float32"), extras={"layer": layer_path(model, params)})
+        activations, gradient = layer_signals(model, layer, inputs, target, self.uses_gradients)
+        cam = self.cam(activations, gradient)
+        return AttributionResult(attribution=finish_cam(cam, (inputs.shape[-2], inputs.shape[-1])),
+                                 extras={"layer": layer_path(model, params)})
 
-    def configure(self, cam: BaseCAM, params: dict[str, Any]) -> None:
-        """Hook for per-method settings on the constructed CAM object."""
+    def cam(self, activations: np.ndarray, gradient: np.ndarray | None) -> np.ndarray:
+        """``(1, C, h, w)`` activations and gradients -> ``(1, h, w)`` raw map (before rectifying and scaling)."""
+        if gradient is None:
+            raise ExplanationError(f"{self.label} needs gradients.", "Run it on a differentiable model.")
+        weights = self.channel_weights(activations, gradient)
+        return (weights[:, :, None, None] * activations).sum(axis=1)
 
-    def quiet(self) -> contextlib.AbstractContextManager[None]:
-        """Silences the library's own progress bar while the method runs (where it draws one)."""
-        return contextlib.nullcontext()
+    def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        """``(1, C)`` weight of each channel."""
+        raise NotImplementedError
 
 
 class GradCamMethod(CamMethod):
     name = "gradcam"
     label = "Grad-CAM"
     summary = "Channel maps at the target layer weighted by their average gradient (Selvaraju et al. 2017)."
-    cam_class = GradCAM
+
+    def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        return gradient.mean(axis=(2, 3))
 
 
 class GradCamPlusPlusMethod(CamMethod):
     name = "gradcampp"
     label = "Grad-CAM++"
     summary = "Grad-CAM with higher-order gradient weights, better for several instances (Chattopadhay et al. 2018)."
-    cam_class = GradCAMPlusPlus
+
+    def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        squared = gradient ** 2
+        alpha = squared / (2 * squared + activations.sum(axis=(2, 3), keepdims=True) * squared * gradient + 1e-6)
+        alpha = np.where(gradient != 0, alpha, 0)
+        return (np.maximum(gradient, 0) * alpha).sum(axis=(2, 3))
 
 
 class XGradCamMethod(CamMethod):
     name = "xgradcam"
     label = "XGrad-CAM"
     summary = "Grad-CAM with axiom-derived, activation-normalised weights (Fu et al. 2020)."
-    cam_class = XGradCAM
+
+    def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        totals = activations.sum(axis=(2, 3), keepdims=True)
+        return (gradient * activations / (totals + 1e-7)).sum(axis=(2, 3))
 
 
 class LayerCamMethod(CamMethod):
     name = "layercam"
     label = "Layer-CAM"
     summary = "Element-wise positive gradients times activations, finer maps (Jiang et al. 2021)."
-    cam_class = LayerCAM
+
+    def cam(self, activations: np.ndarray, gradient: np.ndarray | None) -> np.ndarray:
+        if gradient is None:
+            raise ExplanationError(f"{self.label} needs gradients.", "Run it on a differentiable model.")
+        return (np.maximum(gradient, 0) * activations).sum(axis=1)
 
 
 class EigenCamMethod(CamMethod):
     name = "eigencam"
     label = "Eigen-CAM"
     summary = "First principal component of the layer's activations; class-agnostic, no gradients (Muhammad 2020)."
-    cam_class = EigenCAM
+    uses_gradients = False
+
+    def cam(self, activations: np.ndarray, gradient: np.ndarray | None) -> np.ndarray:
+        return principal_projection(activations)
 
 
 class ScoreCamMethod(CamMethod):
     name = "scorecam"
     label = "Score-CAM"
     summary = "Each channel map masks the input; weights are the class scores of the masked inputs (Wang et al. 2020)."
-    cam_class = ScoreCAM
+    library = "pytorch-grad-cam"
     params = (_LAYER, Param("batch_size", int, 16, "Masked images per forward pass.", 1, 512))
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1 + layer_channels(model, layer_path(model, params))
 
-    def configure(self, cam: BaseCAM, params: dict[str, Any]) -> None:
-        cam.batch_size = params["batch_size"]
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+                  ) -> AttributionResult:
+        from pytorch_grad_cam import ScoreCAM
+        from pytorch_grad_cam import score_cam as score_cam_module
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    def quiet(self) -> contextlib.AbstractContextManager[None]:
+        layer = self.target_layer(model, params)
         # pytorch-grad-cam draws its own tqdm bar here; xaiscope reports progress by counting model calls.
-        return replaced(score_cam_module, "tqdm", SimpleNamespace(tqdm=no_progress_bar))
+        with without_inplace_activations(model.network), \
+                replaced(score_cam_module, "tqdm", SimpleNamespace(tqdm=no_progress_bar)), \
+                ScoreCAM(model=model.class_view, target_layers=[layer]) as cam:
+            cam.batch_size = params["batch_size"]
+            maps = cam(input_tensor=inputs.clone(), targets=[ClassifierOutputTarget(target)])
+        return AttributionResult(attribution=maps[0].astype("float32"), extras={"layer": layer_path(model, params)})
 
 
 def layer_path(model: Model, params: dict[str, Any]) -> str:

@@ -20,11 +20,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from xaiscope.caching import LruCache
 from xaiscope.errors import ModalityMismatchError
 from xaiscope.inputs.sample import Sample
 from xaiscope.models.card import InputKind, ModelCard, OutputKind
 from xaiscope.plugins import ProgressCallback
-from xaiscope.preprocessing.pipeline import Window, count_windows, iter_model_inputs
+from xaiscope.preprocessing.pipeline import ModelInput, Window, count_windows, iter_model_inputs, remember_window_input
 from xaiscope.preprocessing.spec import AudioSpec
 
 
@@ -147,6 +148,9 @@ class Model:
         #: between app sessions is never hooked by two explanations at once.
         self.lock = threading.RLock()
         self._class_view = TwoLogitView(self.network) if card.num_outputs == 1 else self.network
+        #: Verdicts by input content (SHA-256): a second ``predict`` of the same input, e.g. by ``explain()``
+        #: after the app or the CLI showed the verdict, costs no forward pass.
+        self._predictions: LruCache[Prediction] = LruCache(capacity=32)
 
     def __repr__(self) -> str:
         return f"Model({self.card.name!r}, {self.card.architecture}, classes={list(self.card.classes)})"
@@ -205,25 +209,41 @@ class Model:
                 f"'{sample.name}' is {'a recording' if sample.modality == 'audio' else 'an X-ray'}, but model "
                 f"'{self.name}' classifies {'recordings' if self.card.modality == 'audio' else 'X-rays'}.",
                 "Choose a model of the right modality (`xaiscope models`).")
-        started = time.perf_counter()
         spec = self.card.preprocessing
         total = count_windows(sample, spec)
+        known = self._predictions.get(sample.sha256)
+        if known is not None:
+            if progress is not None:
+                progress(total, total)
+            return known
+        started = time.perf_counter()
         rows: list[torch.Tensor] = []
         windows: list[Window] = []
+        alert = self.classes.index(self.card.alert_class)
+        most_alarming: tuple[float, ModelInput] | None = None  # the input of the likely decisive window
         for batch in iter_model_inputs(sample, spec, batch_size=batch_size):
-            rows.append(self.probabilities(batch.tensor))
+            batch_probabilities = self.probabilities(batch.tensor)
+            rows.append(batch_probabilities)
             windows.extend(batch.windows)
+            row = int(torch.argmax(batch_probabilities[:, alert]))
+            if most_alarming is None or float(batch_probabilities[row, alert]) > most_alarming[0]:
+                most_alarming = (float(batch_probabilities[row, alert]),
+                                 ModelInput(batch.tensor[row:row + 1], batch.windows[row:row + 1]))
             if progress is not None:
-                progress(min(sum(len(r) for r in rows), total), total)
+                progress(len(windows) or 1, total)
         window_probabilities = torch.cat(rows)
         combined = combine_windows(window_probabilities, self.card)
+        if most_alarming is not None:
+            index = most_alarming[1].windows[0].index if most_alarming[1].windows else 0
+            if index == (combined.decisive_window if combined.decisive_window is not None else 0):
+                remember_window_input(sample, spec, most_alarming[1])
         probabilities = {name: float(value) for name, value in zip(self.classes, combined.probabilities, strict=True)}
         window_predictions = [
             WindowPrediction(w.index, w.start_s, w.end_s,
                              {name: round(float(v), 6) for name, v in zip(self.classes, row, strict=True)})
             for w, row in zip(windows, window_probabilities, strict=True)
         ] if windows else []
-        return Prediction(
+        prediction = Prediction(
             label=max(probabilities, key=probabilities.__getitem__),
             probabilities=probabilities,
             windows=window_predictions,
@@ -233,3 +253,17 @@ class Model:
             input=sample.describe(),
             seconds=round(time.perf_counter() - started, 4),
         )
+        self._predictions.put(sample.sha256, prediction)
+        return prediction
+
+    def window_probabilities(self, prediction: Prediction, window: int) -> dict[str, float] | None:
+        """Class probabilities of one window as ``prediction`` (of this model) computed them, or None."""
+        if prediction.model != self.name:
+            return None
+        if not prediction.windows:
+            return dict(prediction.probabilities) if window == 0 else None
+        return next((dict(w.probabilities) for w in prediction.windows if w.index == window), None)
+
+    def known_prediction(self, sample: Sample) -> Prediction | None:
+        """The verdict already computed for this content, if any (no forward pass)."""
+        return self._predictions.get(sample.sha256)

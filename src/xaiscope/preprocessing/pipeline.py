@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from xaiscope.caching import LruCache
 from xaiscope.inputs.audio import resample
 from xaiscope.inputs.sample import AudioSample, Sample, XraySample
 from xaiscope.preprocessing.picture import picture_tensor
@@ -165,18 +166,38 @@ def column_times(clip_samples: int, start_s: float, spec: AudioSpec, width: int)
     return start_s + (np.arange(width) + 0.5) / width * frames * spec.hop_length / spec.sample_rate
 
 
+#: Recently built single-window inputs, keyed by (content SHA-256, spec, window): explaining the window that
+#: decided a verdict does not render its spectrogram again.
+_WINDOW_INPUTS: LruCache[ModelInput] = LruCache(capacity=24)
+
+
+def remember_window_input(sample: Sample, spec: PreprocessingSpec, model_input: ModelInput) -> None:
+    """Keep a one-row input ``(1, 3, S, S)`` that was built anyway (e.g. by a prediction) for :func:`window_input`."""
+    index = model_input.windows[0].index if model_input.windows else 0
+    _WINDOW_INPUTS.put((sample.sha256, spec, index), ModelInput(model_input.tensor.detach().clone(),
+                                                                 model_input.windows))
+
+
 def window_input(sample: Sample, spec: PreprocessingSpec, index: int = 0) -> ModelInput:
     """The model input of one analysis window: tensor ``(1, 3, S, S)`` (an X-ray has only window 0).
+
+    Built once per content, spec and window (a recent one is reused); the caller gets its own tensor.
 
     Raises:
         IndexError: ``index`` is not a window of this sample.
     """
+    found = _WINDOW_INPUTS.get((sample.sha256, spec, index))
+    if found is not None:
+        return ModelInput(found.tensor.clone(), found.windows)
     if isinstance(spec, XraySpec) or not isinstance(sample, AudioSample):
         if index != 0:
             raise IndexError(f"an X-ray has one input, not window {index}")
-        return next(iter_model_inputs(sample, spec))
-    clip, _, window = window_clip(sample, spec, index)
-    return ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,))
+        built = next(iter_model_inputs(sample, spec))
+    else:
+        clip, _, window = window_clip(sample, spec, index)
+        built = ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,))
+    remember_window_input(sample, spec, built)
+    return built
 
 
 def model_inputs(sample: Sample, spec: PreprocessingSpec) -> ModelInput:
