@@ -10,6 +10,7 @@ import streamlit as st
 
 from xaiscope.app.logic import LruCache, cached_prediction, cached_recording_picture, rank_agreement
 from xaiscope.inputs import AudioSample
+from xaiscope.inputs.limits import verdict_warnings
 from xaiscope.views import AudioView, overlay
 from xaiscope.views.export import explanation_files
 from xaiscope.views.overlay import to_gray
@@ -38,6 +39,8 @@ def show_prediction(model: Any, sample: Any) -> Any:
         bar.empty()
     colour = "red" if prediction.label == model.card.alert_class else "green"
     st.subheader(f"Verdict: :{colour}[{prediction.label}] (P = {prediction.confidence:.3f})")
+    for warning in verdict_warnings(sample, model.card):
+        st.warning(warning)
     for column, (label, value) in zip(st.columns(len(prediction.probabilities)), prediction.probabilities.items(),
                                       strict=True):
         column.metric(f"P({label})", f"{value:.4f}")

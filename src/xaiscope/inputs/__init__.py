@@ -12,17 +12,27 @@ from pathlib import Path
 
 from xaiscope.errors import EmptyInputError, ModalityMismatchError, UnknownFormatError, UnreadableInputError
 from xaiscope.inputs.audio import decode_audio
+from xaiscope.inputs.limits import check_input_bytes
 from xaiscope.inputs.sample import MODALITIES, AudioSample, Modality, Sample, XraySample
 from xaiscope.inputs.xray import decode_dicom, decode_raster
 
-__all__ = ["MODALITIES", "AudioSample", "Modality", "Sample", "XraySample", "load_input", "sniff_format"]
+__all__ = ["EXTENSIONS", "MODALITIES", "AudioSample", "Modality", "Sample", "XraySample", "load_input",
+           "sniff_format"]
 
 #: Format name -> modality, for every format xaiscope decodes.
 FORMAT_MODALITY: dict[str, Modality] = {
-    "wav": "audio", "flac": "audio", "ogg": "audio", "mp3": "audio",
-    "png": "xray", "jpeg": "xray", "dicom": "xray",
+    "wav": "audio", "flac": "audio", "ogg": "audio", "mp3": "audio", "aiff": "audio", "caf": "audio", "au": "audio",
+    "w64": "audio",
+    "png": "xray", "jpeg": "xray", "tiff": "xray", "dicom": "xray",
 }
-SUPPORTED_FORMATS_TEXT = "audio: WAV, FLAC, OGG (Vorbis/Opus), MP3; X-ray: PNG, JPEG, DICOM"
+SUPPORTED_FORMATS_TEXT = ("audio: WAV, FLAC, OGG (Vorbis/Opus), MP3, AIFF/AIFC, CAF, AU, Wave64; "
+                          "X-ray: PNG, JPEG, TIFF, DICOM")
+#: File-name extensions of each modality's formats (the app's upload lists).
+EXTENSIONS: dict[Modality, tuple[str, ...]] = {
+    "audio": ("wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "aifc", "caf", "au", "snd", "w64"),
+    "xray": ("png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom"),
+}
+_W64_GUID = bytes.fromhex("726966662e91cf11a5d628db04c10000")
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -38,12 +48,22 @@ def sniff_format(data: bytes) -> str | None:
         return "flac"
     if head[:4] == b"OggS":
         return "ogg"
+    if head[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[:4] == b"caff":
+        return "caf"
+    if head[:4] == b".snd":
+        return "au"
+    if head[:16] == _W64_GUID:
+        return "w64"
     if head[:3] == b"ID3" or _is_mpeg_audio_frame(head):
         return "mp3"
     if head[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"
     if head[:3] == b"\xff\xd8\xff":
         return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # classic TIFF and BigTIFF
+        return "tiff"
     if data[128:132] == b"DICM":
         return "dicom"
     return None
@@ -80,6 +100,10 @@ def load_input(source: str | os.PathLike[str] | bytes, *, name: str | None = Non
         path = Path(source)
         name = name or path.name
         try:
+            if path.exists() and not path.is_dir() and not path.is_file():
+                raise UnreadableInputError(f"'{name}' is not a regular file (a device, pipe or socket).",
+                                           "Name a recording or image file.")
+            check_input_bytes(path.stat().st_size, name)
             data = path.read_bytes()
         except FileNotFoundError as error:
             raise UnreadableInputError(f"'{path}' does not exist.", "Check the path and its spelling.") from error
@@ -89,6 +113,7 @@ def load_input(source: str | os.PathLike[str] | bytes, *, name: str | None = Non
         except OSError as error:
             raise UnreadableInputError(f"'{path}' cannot be read ({error.strerror}).",
                                        "Check that the file exists and that you may read it.") from error
+    check_input_bytes(len(data), name)
     if not data:
         raise EmptyInputError(f"'{name}' is empty (0 bytes).",
                               "The upload or copy probably failed; choose the file again.")
