@@ -126,14 +126,15 @@ def layer_channels(model: Any, path: str) -> int:
 @lru_cache(maxsize=64)
 def _traced_channels(model: Any, path: str) -> int:
     shapes: list[torch.Size] = []
-    handle = model.network.get_submodule(path).register_forward_hook(
-        lambda _module, _inputs, output: shapes.append(output.shape))
     size = model.card.preprocessing.image_size
-    try:
-        with torch.inference_mode():
-            model.network(torch.zeros(1, 3, size, size))
-    finally:
-        handle.remove()
+    with model.lock:  # concurrency (issue 11): this hook and forward pass must not meet another session's
+        handle = model.network.get_submodule(path).register_forward_hook(
+            lambda _module, _inputs, output: shapes.append(output.shape))
+        try:
+            with torch.inference_mode():
+                model.network(torch.zeros(1, 3, size, size))
+        finally:
+            handle.remove()
     return int(shapes[0][1])
 
 

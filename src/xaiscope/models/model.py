@@ -99,8 +99,9 @@ class Model:
         self.card = card
         self.network = network.eval()
         self.weights_path = weights_path
-        #: Held by anything that attaches hooks or changes module flags (explainers), so that a model shared
-        #: between app sessions is never hooked by two explanations at once.
+        #: Held around every forward pass (``probabilities``, hence ``predict``) and by anything that attaches hooks
+        #: or changes module flags (explainers, evaluation), so that on a model shared between app sessions no
+        #: forward pass runs through another session's hooks and no hook sees another session's input.
         self.lock = threading.RLock()
         self._class_view = TwoLogitView(self.network) if card.num_outputs == 1 else self.network
 
@@ -126,8 +127,9 @@ class Model:
 
     @torch.inference_mode()
     def probabilities(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, S, S)`` -> ``(N, n_classes)`` softmax probabilities, rows summing to 1."""
-        return torch.softmax(self.class_logits(inputs).float(), dim=1)
+        """``(N, 3, S, S)`` -> ``(N, n_classes)`` softmax probabilities, rows summing to 1 (under :attr:`lock`)."""
+        with self.lock:  # concurrency (issue 11): never run through another session's hooks
+            return torch.softmax(self.class_logits(inputs).float(), dim=1)
 
     def predict(self, sample: Sample, *, batch_size: int = 16, progress: ProgressCallback | None = None,
                 ) -> Prediction:
