@@ -6,14 +6,12 @@ Kept apart from the page code so it is shared by every session of a server and t
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import combinations
 from typing import Any
 
 import numpy as np
-import torch
 
 from xaiscope.explainers import Explanation, explain
 from xaiscope.models import Model
@@ -117,24 +115,6 @@ def cached_recording_picture(sample: Any) -> np.ndarray:
         picture = recording_picture(sample, AudioSpec())
         PICTURES.put((sample.sha256,), picture)
     return picture
-
-_per_call: dict[int, float] = {}
-_per_call_lock = threading.Lock()
-
-
-def seconds_per_call(model: Model, batch: int = 8) -> float:
-    """Measured seconds one image takes through ``model`` (batches of ``batch``; measured once per model)."""
-    with _per_call_lock:
-        if id(model) not in _per_call:
-            size = model.card.preprocessing.image_size
-            images = torch.zeros(batch, 3, size, size)
-            with torch.inference_mode():
-                model.class_view(images[:1])
-                started = time.perf_counter()
-                model.class_view(images)
-            _per_call[id(model)] = (time.perf_counter() - started) / batch
-        return _per_call[id(model)]
-
 
 def rank_agreement(explanations: list[Explanation], size: int = 56) -> dict[tuple[str, str], float]:
     """Spearman rank correlation between each pair of maps, compared at ``size`` x ``size``.
