@@ -1,7 +1,7 @@
 """Three browser sessions at once against one real `xaiscope app` server (Debian's Chromium, Playwright).
 
 Session A chooses the bundled real speech sample (in the app's list) and explains it with Grad-CAM and SHAP;
-session B uploads the bundled opacity radiograph and explains it with Grad-CAM; session C uploads a 60-second
+session B uploads the bundled opacity radiograph and explains it with Grad-CAM; session C uploads a 45-second
 recording and has it classified window by window. The three are started one right after the other, so the server
 works on them at the same time (they share the demo models). Each page must end showing its own results, no page
 may go blank or log a browser error, and the maps (the downloaded ``attribution.npy``) and model-call counts must
@@ -20,10 +20,10 @@ import pytest
 from tests.app.test_browser import SAMPLES, browser, server  # noqa: F401 - fixtures: the real server, Chromium
 from tests.conftest import audio_bytes, tone
 
-SHAP_EVALS = 300
+SHAP_EVALS = 120
 
 
-def long_recording(path: Path, seconds: float = 60.0) -> Path:
+def long_recording(path: Path, seconds: float = 45.0) -> Path:
     rng = np.random.default_rng(7)
     signal = tone(seconds, 16000, 220, seed=1) + tone(seconds, 16000, 1300, seed=2) * (rng.random() > 0.5)
     path.write_bytes(audio_bytes(signal.astype(np.float32), 16000))
@@ -119,7 +119,7 @@ def test_three_sessions_at_once_each_see_their_own_results(server, browser, tmp_
     windows = int(re.search(r"(\d+) windows", c.get_by_text(re.compile(r"\d+ windows; combined by")).inner_text())
                   .group(1))
     alone = lone["c-predict"]
-    assert windows == len(alone.windows) >= 50
+    assert windows == len(alone.windows) >= 40
     assert c.get_by_text(f"P = {alone.confidence:.3f}", exact=False).first.is_visible()
     for name, page in pages.items():  # no page went blank: the first widget and the verdict are still there
         assert page.get_by_text("Kind of input").is_visible(), name
