@@ -8,12 +8,15 @@ recording (``cached_sample``: the bundled real speech, 2 s, or the partially fak
 through ``cached_explain`` with a fresh cache (so nothing is served from memory), over and over, for a bounded
 time. The model is the bundled ``demo_audio_mobilenet_v2`` (a real MobileNetV2).
 
-Before the load, every (recording, request) is computed once alone: under load, a result counts as an **error**
-when it raised, or when its verdict, map or model-call count differs from the lone run's (maps compared with a
-relative tolerance of 1e-4; a map computed through another session's hooks differs by far more).
+Before the load, every (recording, request) is computed once alone, in a process of its own: under load, a
+result counts as an **error** when it raised, or when its verdict, map or model-call count differs from the lone
+run's (maps compared with a relative tolerance of 1e-4; a map computed through another session's hooks differs by
+far more).
 
 Designs (``--design``): ``lock`` shares one model among all users, every forward pass under ``model.lock`` (what
-xaiscope does); ``replicas`` gives each user its own copy of the network (per-session replicas, the alternative).
+xaiscope does); ``replicas`` gives each user its own copy of the network (per-session replicas, the alternative);
+``unlocked`` is the code before issue 11 (forward passes outside explanations not under the lock), to show what
+went wrong.
 Each (design, N) runs in a fresh process, so the peak resident memory it reports is that run's.
 
 Reported per run: requests served, requests per minute, latency percentiles (p50, p95, max) per request kind and
@@ -25,11 +28,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import pickle
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,19 +79,35 @@ def _same(result: Any, reference: Any) -> bool:
                                                      atol=1e-4 * float(np.abs(reference[2]).max() or 1.0))
 
 
-def run_once(users: int, seconds: float, design: str) -> dict[str, Any]:
+def compute_references(path: Path) -> None:
+    """Every (recording, request) computed alone, written to ``path`` (a pickle this script reads back)."""
+    from xaiscope.app.logic import ExplanationCache
+
+    model, samples = _load()
+    references = {(s.sha256, kind): _run(model, s, kind, params, ExplanationCache(), 0)
+                  for s in samples for kind, params in REQUESTS}
+    path.write_bytes(pickle.dumps(references))
+
+
+def run_once(users: int, seconds: float, design: str, references_path: Path) -> dict[str, Any]:
     """Run the load in this process and return its figures."""
     import torch
 
     from xaiscope.app.logic import ExplanationCache
 
+    if design == "unlocked":  # the code before issue 11: Model.probabilities without the lock
+        from xaiscope.models import Model
+
+        def probabilities(self: Any, inputs: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return torch.softmax(self.class_logits(inputs).float(), dim=1)
+
+        Model.probabilities = probabilities  # type: ignore[method-assign]
     model, samples = _load()
-    began_references = time.monotonic()
-    # Lone references (the seed does not change Grad-CAM; LIME and SHAP use seed 0 everywhere).
-    references = {(s.sha256, kind): _run(model, s, kind, params, ExplanationCache(), 0)
-                  for s in samples for kind, params in REQUESTS}
-    print(f"[{design} x{users}] lone references: {time.monotonic() - began_references:.0f} s", file=sys.stderr,
-          flush=True)
+    references = pickle.loads(references_path.read_bytes())
+    # Warm up once alone (library imports, SHAP's compiled kernels), as a server that has served a request is.
+    for kind, params in REQUESTS:
+        _run(model, samples[0], kind, params, ExplanationCache(), 0)
     latencies: dict[str, list[float]] = {kind: [] for kind, _ in REQUESTS}
     errors: list[str] = []
     stop = time.monotonic() + seconds
@@ -144,16 +166,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--design", default="lock")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--references", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_once(int(args.users), args.seconds, args.design)))
+        if args.users == "0":
+            compute_references(args.references)
+        else:
+            print(json.dumps(run_once(int(args.users), args.seconds, args.design, args.references)))
         return
+    folder = Path(tempfile.mkdtemp(prefix="xaiscope-load-"))
+    references = folder / "references.pickle"
+    began = time.monotonic()
+    subprocess.run([sys.executable, __file__, "--child", "--users", "0", "--references", str(references)], check=True)
+    print(f"lone references: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
     rows = []
     for design in args.design.split(","):
         for users in (int(n) for n in args.users.split(",")):
             done = subprocess.run([sys.executable, __file__, "--child", "--users", str(users), "--seconds",
-                                   str(args.seconds), "--design", design], stdout=subprocess.PIPE, text=True,
-                                  check=True)
+                                   str(args.seconds), "--design", design, "--references", str(references)],
+                                  stdout=subprocess.PIPE, text=True, check=True)
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
