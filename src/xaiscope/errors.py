@@ -57,6 +57,14 @@ class AudioTooLongError(InputError):
     """The recording is longer than the stated limit."""
 
 
+class AudioTooShortError(InputError):
+    """The recording is shorter than the stated minimum."""
+
+
+class InputTooLargeError(InputError):
+    """The file is larger than the stated limit in bytes."""
+
+
 class ImageSizeError(InputError):
     """The image is smaller or larger than the stated limits."""
 

@@ -33,8 +33,17 @@ def exported_names(init_file: str | Path) -> dict[str, tuple[str, str]]:
 
 
 def lazy_exports(package: str, init_file: str) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
-    """``__getattr__``, ``__dir__`` and ``__all__`` for ``package`` whose ``__init__`` is ``init_file``."""
+    """``__getattr__``, ``__dir__`` and ``__all__`` for ``package`` whose ``__init__`` is ``init_file``.
+
+    A name that is also one of the package's submodules (``xaiscope.views.overlay``, the function, beside
+    ``xaiscope/views/overlay.py``) is bound at once: importing the submodule would otherwise bind the module object
+    to that name on the package, and ``__getattr__`` would never be asked.
+    """
     homes = exported_names(init_file)
+    folder = Path(init_file).parent
+    for name, (module, original) in homes.items():
+        if (folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file():
+            sys.modules[package].__dict__[name] = getattr(importlib.import_module(module), original)
 
     def __getattr__(name: str) -> Any:
         if name not in homes:

@@ -128,10 +128,19 @@ def test_init_files_only_re_export(package):
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_re_exported_name_exists(package):
     import importlib
+    import types
+
+    from xaiscope.lazy import exported_names
 
     module = importlib.import_module(package)
+    for submodule in (name for name in MODULES if name.startswith(package + ".") and not name.endswith("__main__")):
+        importlib.import_module(submodule)  # binds submodules on the package, as real use does
+    homes = exported_names(MODULES[package])
     for name in getattr(module, "__all__", ()):
-        assert getattr(module, name) is not None, f"{package}.{name}"
+        home, original = homes[name]
+        value = getattr(module, name)
+        assert value is getattr(importlib.import_module(home), original), f"{package}.{name}"
+        assert not isinstance(value, types.ModuleType) or home == f"{package}.{name}", f"{package}.{name} is a module"
 
 
 HEAVY = ("captum", "pytorch_grad_cam", "shap", "lime", "quantus", "streamlit")

@@ -1,26 +1,23 @@
-"""What the app does, without Streamlit: cached explanations, cost estimates, agreement between methods.
+"""What the app does, without Streamlit: caches shared by every session, agreement between methods.
 
 Kept apart from the page code so it is shared by every session of a server and tested directly.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from itertools import combinations
 from typing import Any
 
 import numpy as np
-import torch
 
 from xaiscope.caching import LruCache
 from xaiscope.explainers import Explanation, explain
-from xaiscope.inputs.sample import Modality, Sample
+from xaiscope.inputs.sample import AudioSample, Modality, Sample
 from xaiscope.models.model import Model, Prediction
 from xaiscope.plugins import ProgressCallback
 
 
-class ExplanationCache(LruCache[Any]):
+class ExplanationCache(LruCache[Explanation]):
     """Explanations keyed by everything that determines one.
 
     The key holds the input's SHA-256, the model's name and weights file (path and modification time), the
@@ -29,14 +26,14 @@ class ExplanationCache(LruCache[Any]):
     """
 
     @staticmethod
-    def key(model: Model, sample: Any, method: str, params: dict[str, Any], seed: int, target: int | None,
+    def key(model: Model, sample: Sample, method: str, params: dict[str, Any], seed: int, target: int | None,
             window: int | None) -> tuple[Any, ...]:
         weights = model.weights_path
         stamp = (str(weights), weights.stat().st_mtime) if weights is not None and weights.exists() else (id(model),)
         return (sample.sha256, model.name, stamp, method, tuple(sorted(params.items())), seed, target, window)
 
 
-def cached_explain(cache: ExplanationCache, model: Model, sample: Any, method: str, params: dict[str, Any], *,
+def cached_explain(cache: ExplanationCache, model: Model, sample: Sample, method: str, params: dict[str, Any], *,
                    seed: int = 0, target: int | None = None, window: int | None = None,
                    progress: ProgressCallback | None = None) -> tuple[Explanation, bool]:
     """:func:`~xaiscope.explainers.explain` through ``cache``; returns the explanation and whether it was cached."""
@@ -83,7 +80,7 @@ def cached_prediction(model: Model, sample: Sample, progress: ProgressCallback |
     return prediction
 
 
-def cached_recording_picture(sample: Any) -> np.ndarray:
+def cached_recording_picture(sample: AudioSample) -> np.ndarray:
     """The whole-recording spectrogram shown above the verdict, drawn once per input."""
     from xaiscope.preprocessing import AudioSpec
     from xaiscope.views.audio import recording_picture
@@ -93,24 +90,6 @@ def cached_recording_picture(sample: Any) -> np.ndarray:
         picture = recording_picture(sample, AudioSpec())
         PICTURES.put((sample.sha256,), picture)
     return picture
-
-_per_call: dict[int, float] = {}
-_per_call_lock = threading.Lock()
-
-
-def seconds_per_call(model: Model, batch: int = 8) -> float:
-    """Measured seconds one image takes through ``model`` (batches of ``batch``; measured once per model)."""
-    with _per_call_lock:
-        if id(model) not in _per_call:
-            size = model.card.preprocessing.image_size
-            images = torch.zeros(batch, 3, size, size)
-            with torch.inference_mode():
-                model.class_view(images[:1])
-                started = time.perf_counter()
-                model.class_view(images)
-            _per_call[id(model)] = (time.perf_counter() - started) / batch
-        return _per_call[id(model)]
-
 
 def rank_agreement(explanations: list[Explanation], size: int = 56) -> dict[tuple[str, str], float]:
     """Spearman rank correlation between each pair of maps, compared at ``size`` x ``size``.

@@ -13,9 +13,13 @@ from typing import Any
 import streamlit as st
 
 from xaiscope.app import panels
-from xaiscope.app.logic import EXPLANATIONS, FILES, cached_explain, cached_sample, seconds_per_call
+from xaiscope.app.costs import COSTS
+from xaiscope.app.errors import guarded, show_error
+from xaiscope.app.logic import EXPLANATIONS, FILES, cached_explain, cached_sample
+from xaiscope.app.text import plain
 from xaiscope.errors import XaiscopeError
 from xaiscope.explainers import ExplanationStopped, get_method, methods
+from xaiscope.inputs import EXTENSIONS
 from xaiscope.inputs.bundled import bundled_samples
 from xaiscope.inputs.sample import Modality, Sample
 from xaiscope.models import discover, load_model
@@ -24,12 +28,8 @@ from xaiscope.models.card import NOT_FOR_DECISIONS
 #: Largest upload accepted, in megabytes (a 10-minute 48 kHz stereo WAV is about 110 MB; radiographs are smaller).
 MAX_UPLOAD_MB = 200
 KINDS: dict[str, Modality] = {"Speech": "audio", "Chest X-ray": "xray"}
-AUDIO_TYPES = ["wav", "flac", "ogg", "mp3"]
-XRAY_TYPES = ["png", "jpg", "jpeg", "dcm", "dicom"]
-
-
-def show_error(error: XaiscopeError) -> None:
-    st.error(f"{error.problem}\n\n**What to do:** {error.hint}" if error.hint else error.problem)
+AUDIO_TYPES = list(EXTENSIONS["audio"])
+XRAY_TYPES = list(EXTENSIONS["xray"])
 
 
 def choose_input(modality: Modality) -> tuple[Sample | None, Any]:
@@ -44,7 +44,7 @@ def choose_input(modality: Modality) -> tuple[Sample | None, Any]:
         titles = {f"{s.title}": s for s in samples}
         chosen = titles[st.selectbox("Sample", list(titles), key="bundled")]
         if chosen.description:
-            st.caption(chosen.description)
+            st.caption(plain(chosen.description))
         return cached_sample(chosen.path.read_bytes(), chosen.path.name, modality), chosen.truth()
     upload = st.file_uploader(
         f"Upload a {'recording' if modality == 'audio' else 'radiograph'} (at most {MAX_UPLOAD_MB} MB)",
@@ -69,7 +69,7 @@ def choose_model(modality: str) -> Any:
                         format_func=lambda n: f"{n} ({next(e.card.architecture for e in entries if e.card.name == n)})")
     model = load_model(name)
     with st.expander("Model card"):
-        st.warning(model.card.intended_use)
+        st.warning(plain(model.card.intended_use))
         st.json(model.card.to_dict(), expanded=1)
     return model
 
@@ -132,10 +132,14 @@ def run_explanations(model: Any, sample: Any, chosen: dict[str, dict[str, Any]],
                      ) -> list[Any]:
     """Explain with every chosen method (cached ones at once), with a progress bar and a Stop button."""
     cache = EXPLANATIONS
-    per_call = seconds_per_call(model)
-    total_calls = sum(get_method(name).model_calls(model, params) for name, params in chosen.items())
-    st.caption(f"Cost: {total_calls} model calls, about {total_calls * per_call:.0f} s on this machine "
-               f"({per_call * 1000:.0f} ms per call); results already computed come from the cache.")
+    estimates = [COSTS.estimate(model, name, get_method(name).family, get_method(name).model_calls(model, params))
+                 for name, params in chosen.items()]
+    total_calls = sum(estimate.calls for estimate in estimates)
+    total_seconds = sum(estimate.seconds for estimate in estimates)
+    bases = "; ".join(f"{get_method(name).label} {e.per_call * 1000:.0f} ms per call {e.basis}"
+                      for name, e in zip(chosen, estimates, strict=True))
+    st.caption(f"Cost: {total_calls} model calls, about {_duration(total_seconds)} on this server now ({bases}); "
+               "results already computed come from the cache.")
     start, stop = st.columns([1, 1])
     clicked = start.button("Explain", type="primary", key="explain")
     if stop.button("Stop", key="stop"):
@@ -160,6 +164,7 @@ def run_explanations(model: Any, sample: Any, chosen: dict[str, dict[str, Any]],
                 st.info("Stopped.")
                 break
             bar.empty()
+            COSTS.record(model, name, explanation.family, explanation.seconds, explanation.model_calls)
             explanations.append(explanation)
     if chosen and not explanations and not clicked:
         st.info("Press **Explain** to compute the chosen methods.")
@@ -207,5 +212,12 @@ def main() -> None:
         panels.show_explanations(model, sample, prediction, explanations, FILES, chosen, seed, truth)
 
 
+def _duration(seconds: float) -> str:
+    """``3.2`` -> ``"3 s"``, ``0.04`` -> ``"under 1 s"``, ``150`` -> ``"2.5 min"``."""
+    if seconds < 1:
+        return "under 1 s"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
 if __name__ == "__main__":
-    main()
+    guarded(main)

@@ -10,7 +10,9 @@ import numpy as np
 import streamlit as st
 
 from xaiscope.app.logic import LruCache, cached_prediction, cached_recording_picture, rank_agreement
+from xaiscope.app.text import plain
 from xaiscope.inputs import AudioSample
+from xaiscope.inputs.limits import verdict_warnings
 from xaiscope.views import AudioView, overlay
 from xaiscope.views.export import explanation_files
 from xaiscope.views.overlay import to_gray
@@ -21,7 +23,7 @@ def show_input(sample: Any) -> None:
     """Audio player and whole-recording spectrogram, or the radiograph (DICOM already windowed)."""
     with st.expander("Input", expanded=True):
         facts = sample.describe()
-        st.caption(", ".join(f"{key}: {value}" for key, value in facts.items() if value not in ("", None)))
+        st.caption(plain(", ".join(f"{key}: {value}" for key, value in facts.items() if value not in ("", None))))
         if isinstance(sample, AudioSample):
             st.audio(_wav_bytes(sample.waveform, sample.sample_rate), format="audio/wav")
             st.image(cached_recording_picture(sample), caption="mel spectrogram of the whole recording",
@@ -38,10 +40,12 @@ def show_prediction(model: Any, sample: Any) -> Any:
                                        progress=lambda done, total: bar.progress(done / max(total, 1)))
         bar.empty()
     colour = "red" if prediction.label == model.card.alert_class else "green"
-    st.subheader(f"Verdict: :{colour}[{prediction.label}] (P = {prediction.confidence:.3f})")
+    st.subheader(f"Verdict: :{colour}[{plain(prediction.label)}] (P = {prediction.confidence:.3f})")
+    for warning in verdict_warnings(sample, model.card):
+        st.warning(warning)
     for column, (label, value) in zip(st.columns(len(prediction.probabilities)), prediction.probabilities.items(),
                                       strict=True):
-        column.metric(f"P({label})", f"{value:.4f}")
+        column.metric(f"P({plain(label)})", f"{value:.4f}")
     if len(prediction.windows) > 1:
         import pandas as pd
 
@@ -127,7 +131,7 @@ def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCa
     import json
 
     record = json.loads(files["record.json"])
-    st.info(record["summary"])
+    st.info(plain(record["summary"]))
     if isinstance(sample, AudioSample):
         st.image(files["timefreq.png"], caption="attribution on time (s) and frequency (Hz, mel scale)",
                  width="stretch")

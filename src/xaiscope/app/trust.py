@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from xaiscope.app.errors import show_error
 from xaiscope.app.logic import LruCache
 from xaiscope.errors import XaiscopeError
 from xaiscope.explainers import ExplanationStopped
@@ -50,7 +51,7 @@ def show_trust(model: Any, sample: Any, chosen: dict[str, dict[str, Any]], seed:
             st.info("Stopped.")
             return
         except XaiscopeError as error:
-            st.error(f"{error.problem}\n\n**What to do:** {error.hint}")
+            show_error(error)
             return
         bar.empty()
         _RESULTS.put(key, result)

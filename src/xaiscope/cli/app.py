@@ -27,7 +27,10 @@ def streamlit_command(port: int, address: str = "localhost") -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.maxUploadSize", str(MAX_UPLOAD_MB), "--server.fileWatcherType", "none",
-            "--theme.base", "light", "--client.toolbarMode", "minimal"]
+            "--theme.base", "light", "--client.toolbarMode", "minimal",
+            # Defence in depth: the page catches every error itself (xaiscope.app.errors); should one escape,
+            # Streamlit shows no traceback or server path either.
+            "--client.showErrorDetails", "none"]
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from xaiscope.errors import XaiscopeError
@@ -18,9 +19,10 @@ if not out.is_terminal:  # piped output: do not squeeze tables into 80 columns
 
 def print_error(error: XaiscopeError, prefix: str = "") -> None:
     """Print a user-facing error (what is wrong, what to do) on stderr, without a traceback."""
-    err.print(f"[bold red]Error:[/bold red] {prefix}{error.problem}", markup=True)
+    # The problem and hint quote user-controlled text (file names): escaped so it is printed, never interpreted.
+    err.print(f"[bold red]Error:[/bold red] {escape(prefix)}{escape(error.problem)}", markup=True)
     if error.hint:
-        err.print(f"[bold]What to do:[/bold] {error.hint}")
+        err.print(f"[bold]What to do:[/bold] {escape(error.hint)}")
 
 
 def progress_bar(unit: str = "items") -> Progress:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.progress import TaskID
 from rich.table import Table
 
@@ -27,6 +28,7 @@ def register(commands: Any) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     """Classify each file; a bad file is reported and the others still run (exit status 2 if any failed)."""
     from xaiscope.inputs import load_input
+    from xaiscope.inputs.limits import verdict_warnings
     from xaiscope.models import Model, load_default_model, load_model
 
     fixed_model = load_model(args.model) if args.model else None
@@ -49,10 +51,13 @@ def run_predict(args: argparse.Namespace) -> int:
             else:
                 print_error(error, prefix=f"{path}: ")
             continue
+        warnings = verdict_warnings(sample, model.card)
         if args.json:
-            results.append({"file": str(path), **prediction.to_dict()})
+            results.append({"file": str(path), **prediction.to_dict(), "warnings": warnings})
         else:
             print_prediction(prediction, model)
+            for warning in warnings:
+                out.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
     if args.json:
         print(json.dumps(results, indent=2))
     return EXIT_USER_ERROR if failures else 0
@@ -60,9 +65,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def print_prediction(prediction: Any, model: Any) -> None:
     """Verdict line, every class's probability, and the timeline of a multi-window recording."""
-    out.print(f"[bold]{prediction.input.get('name', '')}[/bold]  model: {prediction.model}")
+    out.print(f"[bold]{escape(str(prediction.input.get('name', '')))}[/bold]  model: {escape(prediction.model)}")
     style = "bold red" if prediction.label == model.card.alert_class else "bold green"
-    out.print(f"  verdict: [{style}]{prediction.label}[/{style}] (P={prediction.confidence:.3f}); "
+    out.print(f"  verdict: [{style}]{escape(prediction.label)}[/{style}] (P={prediction.confidence:.3f}); "
               f"combined by {prediction.combined_by}")
     out.print("  " + "  ".join(f"P({label})={value:.4f}" for label, value in prediction.probabilities.items()))
     if len(prediction.windows) > 1:
@@ -74,4 +79,4 @@ def print_prediction(prediction: Any, model: Any) -> None:
             table.add_row(f"{window.index}{marker}", f"{window.start_s:.2f}", f"{window.end_s:.2f}",
                           *(f"{window.probabilities[label]:.4f}" for label in model.classes))
         out.print(table)
-    out.print(f"  [dim]{prediction.seconds:.2f} s. {model.card.intended_use}[/dim]")
+    out.print(f"  [dim]{prediction.seconds:.2f} s. {escape(model.card.intended_use)}[/dim]")

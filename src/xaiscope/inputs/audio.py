@@ -16,11 +16,10 @@ import soundfile
 import soxr
 
 from xaiscope.errors import AudioTooLongError, EmptyAudioError, SilentAudioError, UnreadableInputError
+from xaiscope.inputs.limits import MAX_AUDIO_SECONDS, check_audio_seconds, check_sample_rate
 from xaiscope.inputs.sample import AudioSample
 
-#: Longest recording accepted, in seconds. A longer one is refused before its samples are decoded, so a huge
-#: file cannot exhaust memory (one hour of 48 kHz stereo float32 is already 1.4 GB while decoding).
-MAX_AUDIO_SECONDS = 3600.0
+__all__ = ["MAX_AUDIO_SECONDS", "decode_audio", "resample"]
 
 #: A recording whose peak amplitude stays below this (about -90 dBFS, under one 16-bit step) is "silent".
 SILENCE_PEAK = 10 ** (-90 / 20)
@@ -54,9 +53,9 @@ def decode_audio(data: bytes, *, name: str, source_format: str, sha256: str) -> 
             channels = int(handle.channels)
             subtype = str(handle.subtype)
             declared_frames = int(handle.frames)
-            if sample_rate <= 0:
-                raise UnreadableInputError(f"'{name}' declares a sample rate of {sample_rate} Hz.",
-                                           "Re-export the recording with a normal sample rate such as 16 kHz.")
+            check_sample_rate(sample_rate, name)
+            # The header's length, before any sample is decoded (limits in xaiscope.inputs.limits; the
+            # module-level MAX_AUDIO_SECONDS is read here so that a test or a server may lower it).
             if declared_frames / sample_rate > MAX_AUDIO_SECONDS:
                 raise AudioTooLongError(
                     f"'{name}' lasts {declared_frames / sample_rate / 60:.1f} minutes; the limit is "
@@ -85,6 +84,7 @@ def decode_audio(data: bytes, *, name: str, source_format: str, sha256: str) -> 
     if not np.all(np.isfinite(waveform)):
         raise UnreadableInputError(f"'{name}' contains samples that are not finite numbers (NaN or infinity).",
                                    "Re-export the recording as 16-bit PCM.")
+    check_audio_seconds(waveform.size / sample_rate, name)
     peak = float(np.max(np.abs(waveform)))
     if peak < SILENCE_PEAK:
         raise SilentAudioError(

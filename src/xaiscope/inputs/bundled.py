@@ -26,6 +26,9 @@ class BundledSample:
     title: str
     description: str = ""
     ground_truth: dict[str, Any] = field(default_factory=dict)
+    #: The folder of the ``samples.json`` that lists this sample: every path in the manifest (the sample's
+    #: ``file`` and a ground-truth ``mask``) is relative to it. Defaults to the sample's own folder.
+    root: Path | None = None
 
     def truth(self) -> Any:
         """The ground truth in the evaluation's form: a fake interval ``(start_s, end_s)``, a lesion mask
@@ -37,7 +40,8 @@ class BundledSample:
             import numpy as np
             from PIL import Image
 
-            with Image.open(self.path.parent / self.ground_truth["mask"]) as mask:
+            root = self.root if self.root is not None else self.path.parent
+            with Image.open(root / self.ground_truth["mask"]) as mask:
                 return np.asarray(mask.convert("L")) >= 128
         return None
 
@@ -58,5 +62,5 @@ def bundled_samples(modality: str | None = None) -> list[BundledSample]:
         for entry in json.loads(manifest.read_text(encoding="utf-8")):
             samples.append(BundledSample(path=folder / entry["file"], modality=entry["modality"],
                                          title=entry["title"], description=entry.get("description", ""),
-                                         ground_truth=entry.get("ground_truth", {})))
+                                         ground_truth=entry.get("ground_truth", {}), root=folder))
     return [s for s in samples if s.path.is_file() and (modality is None or s.modality == modality)]

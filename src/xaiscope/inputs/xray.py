@@ -1,12 +1,14 @@
-"""Decode chest radiographs (PNG, JPEG, DICOM) into an :class:`XraySample`.
+"""Decode chest radiographs (PNG, JPEG, TIFF, DICOM) into an :class:`XraySample`.
 
 Rules, stated once:
 
-* **PNG / JPEG** (Pillow): EXIF orientation is applied. Palette images are expanded; alpha is composited onto
-  black (transparent = no signal); colour is reduced to luma with ITU-R 601-2 weights (what Pillow's ``"L"``
-  conversion does, so 8-bit inputs match what the earlier tool's weights saw). 8-bit images are scaled by
-  1/255; images with more than 8 bits (16-bit PNG) are stretched from their own minimum to maximum, because
-  12- and 14-bit radiographs are usually stored in 16-bit containers without saying so.
+* **PNG / JPEG / TIFF** (Pillow): a multi-page TIFF uses its first page. EXIF orientation is applied. Palette
+  images are expanded; alpha is composited onto black (transparent = no signal); colour is reduced to luma with
+  ITU-R 601-2 weights (what Pillow's ``"L"`` conversion does, so 8-bit inputs match what the earlier tool's
+  weights saw). 8-bit images are scaled by 1/255; images with more than 8 bits (16-bit PNG or TIFF, 32-bit
+  integer or float TIFF; non-finite values count as 0) are stretched from their own minimum to maximum, because
+  12- and 14-bit radiographs are usually stored in 16-bit containers without saying so. Size limits:
+  :mod:`xaiscope.inputs.limits` (checked from the header, before the pixels are decoded).
 * **DICOM** (pydicom): the modality LUT (Rescale Slope / Intercept) is applied, then the first VOI window
   (Window Center / Width, with its VOI LUT Function) or the VOI LUT Sequence; without either, the image is
   stretched from its minimum to maximum. MONOCHROME1 is inverted so that bright always means dense. Multi-frame
@@ -21,40 +23,21 @@ Rules, stated once:
 from __future__ import annotations
 
 import io
+import struct
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from xaiscope.errors import DicomError, ImageSizeError, UnreadableInputError
+from xaiscope.inputs.limits import MAX_PIXELS, MAX_SIDE, MIN_SIDE, check_image_size, decompression_bomb_error
 from xaiscope.inputs.sample import XraySample
 
-#: Smallest accepted side, in pixels: below this a 224-pixel model input is mostly interpolation.
-MIN_SIDE = 64
-#: Largest accepted side and pixel count (stays below Pillow's decompression-bomb limit of 89 megapixels).
-MAX_SIDE = 20000
-MAX_PIXELS = 80_000_000
-
-_SIZE_HINT = (f"Radiographs must be between {MIN_SIDE} and {MAX_SIDE} pixels on each side and at most "
-              f"{MAX_PIXELS / 1e6:.0f} megapixels.")
-
-
-def check_image_size(width: int, height: int, name: str) -> None:
-    """Refuse images outside the stated limits before their pixels are decoded.
-
-    Raises:
-        ImageSizeError: with both the actual size and the limits.
-    """
-    if min(width, height) < MIN_SIDE:
-        raise ImageSizeError(f"'{name}' is {width}x{height} pixels, too small to classify.",
-                             f"{_SIZE_HINT} Use the original, full-resolution image.")
-    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
-        raise ImageSizeError(f"'{name}' is {width}x{height} pixels, too large to process safely.",
-                             f"{_SIZE_HINT} Downscale it first (for example to 3000 pixels on the long side).")
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "MIN_SIDE", "check_image_size", "decode_dicom", "decode_raster"]
 
 
 def decode_raster(data: bytes, *, name: str, source_format: str, sha256: str) -> XraySample:
-    """Decode a PNG or JPEG radiograph.
+    """Decode a PNG, JPEG or TIFF radiograph.
 
     Returns:
         A sample whose ``image`` has shape ``(height, width)``, float32 in [0, 1].
@@ -70,11 +53,18 @@ def decode_raster(data: bytes, *, name: str, source_format: str, sha256: str) ->
         picture = ImageOps.exif_transpose(opened)
     except ImageSizeError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except Image.DecompressionBombError as error:  # Image.open refuses > 2x Pillow's limit before our check
+        raise decompression_bomb_error(error, name) from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
+            ZeroDivisionError, IndexError, KeyError, TypeError) as error:  # Pillow's plugins raise all of these
         raise UnreadableInputError(f"'{name}' looks like a {source_format} image but cannot be decoded ({error}).",
                                    "The file is probably damaged or truncated; export it again.") from error
     mode = picture.mode
-    image, bit_depth = _to_gray_unit(picture)
+    try:
+        image, bit_depth = _to_gray_unit(picture)
+    except (ValueError, OSError, TypeError) as error:
+        raise UnreadableInputError(f"'{name}' stores its pixels as '{mode}', which cannot be read as a grayscale "
+                                   "radiograph.", "Save it as an 8- or 16-bit grayscale PNG or TIFF.") from error
     metadata: dict[str, Any] = {"width": image.shape[1], "height": image.shape[0], "mode": mode,
                                 "bit_depth": bit_depth}
     return XraySample(name=name, source_format=source_format, sha256=sha256, metadata=metadata, image=image)
@@ -82,8 +72,10 @@ def decode_raster(data: bytes, *, name: str, source_format: str, sha256: str) ->
 
 def _to_gray_unit(picture: Image.Image) -> tuple[np.ndarray, int]:
     """Pillow image of any mode -> ``(height, width)`` float32 in [0, 1], and the source bit depth."""
-    if picture.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if picture.mode.startswith("I") or picture.mode == "F":  # 16/32-bit integer and 32-bit float (PNG, TIFF)
         values = np.asarray(picture, dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         return _stretch(values), 16 if picture.mode.startswith("I;16") else 32
     if picture.mode == "P":
         picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
@@ -132,7 +124,11 @@ def decode_dicom(data: bytes, *, name: str, sha256: str) -> XraySample:
                          "document or a presentation state).",
                          "Export the image itself (the object that holds Pixel Data) from your PACS.")
     rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
-    check_image_size(columns, rows, name)
+    try:
+        declared_frames = max(int(dataset.get("NumberOfFrames", 1) or 1), 1)
+    except (TypeError, ValueError):
+        declared_frames = 1
+    check_image_size(columns, rows, name, frames=declared_frames)
     samples_per_pixel = int(dataset.get("SamplesPerPixel", 1))
     photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2")).strip()
     transfer_syntax = dataset.file_meta.get("TransferSyntaxUID") if hasattr(dataset, "file_meta") else None

@@ -144,8 +144,9 @@ class Model:
         self.card = card
         self.network = network.eval()
         self.weights_path = weights_path
-        #: Held by anything that attaches hooks or changes module flags (explainers), so that a model shared
-        #: between app sessions is never hooked by two explanations at once.
+        #: Held around every forward pass (``probabilities``, hence ``predict``) and by anything that attaches hooks
+        #: or changes module flags (explainers, evaluation), so that on a model shared between app sessions no
+        #: forward pass runs through another session's hooks and no hook sees another session's input.
         self.lock = threading.RLock()
         self._class_view = TwoLogitView(self.network) if card.num_outputs == 1 else self.network
         #: Verdicts by input content (SHA-256): a second ``predict`` of the same input, e.g. by ``explain()``
