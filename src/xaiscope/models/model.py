@@ -82,8 +82,11 @@ class Prediction:
         return self.probabilities[self.label]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
+        """JSON-ready form (window probabilities rounded to 6 decimals)."""
+        data = asdict(self)
+        for window in data["windows"]:
+            window["probabilities"] = {name: round(value, 6) for name, value in window["probabilities"].items()}
+        return data
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,7 @@ class Model:
         probabilities = {name: float(value) for name, value in zip(self.classes, combined.probabilities, strict=True)}
         window_predictions = [
             WindowPrediction(w.index, w.start_s, w.end_s,
-                             {name: round(float(v), 6) for name, v in zip(self.classes, row, strict=True)})
+                             {name: float(v) for name, v in zip(self.classes, row, strict=True)})
             for w, row in zip(windows, window_probabilities, strict=True)
         ] if windows else []
         prediction = Prediction(
