@@ -154,3 +154,17 @@ def test_light_packages_do_not_import_explanation_libraries(package):
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                        check=True).stdout)
     assert loaded == [], f"importing {package} imports {loaded}"
+
+
+def test_cli_help_imports_neither_torch_nor_an_explanation_library():
+    code = ("import sys, json, contextlib, io\n"
+            "from xaiscope.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            "        main(['--help'])\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            f"print(json.dumps(sorted(m for m in ('torch', 'torchvision', *{HEAVY!r}) if m in sys.modules)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                       check=True).stdout)
+    assert loaded == [], f"xaiscope --help imports {loaded}"
