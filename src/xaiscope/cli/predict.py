@@ -58,11 +58,19 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def print_prediction(prediction: Any, model: Any) -> None:
     """Verdict line, every class's probability, and the timeline of a multi-window recording."""
+    from xaiscope.views.trust import calibration_line, check_lines, familiarity_line
+
     out.print(f"[bold]{prediction.input.get('name', '')}[/bold]  model: {prediction.model}")
+    for warning in prediction.warnings:
+        out.print(f"  [bold yellow]WARNING:[/bold yellow] {warning}", markup=True, highlight=False)
     style = "bold red" if prediction.label == model.card.alert_class else "bold green"
     out.print(f"  verdict: [{style}]{prediction.label}[/{style}] (P={prediction.confidence:.3f}); "
               f"combined by {prediction.combined_by}")
     out.print("  " + "  ".join(f"P({label})={value:.4f}" for label, value in prediction.probabilities.items()))
+    out.print(f"  {calibration_line(prediction)}", markup=False, highlight=False)
+    out.print(f"  {familiarity_line(prediction)}", markup=False, highlight=False)
+    for line in check_lines(prediction):
+        out.print(f"    {line}", markup=False, highlight=False)
     if len(prediction.windows) > 1:
         table = Table(title="  per-window timeline", title_justify="left", box=None, padding=(0, 1))
         for column in ("#", "start s", "end s", *(f"P({label})" for label in model.classes)):

@@ -90,7 +90,7 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
 
     expected = 0
     for sample, truth in zip(samples, truths, strict=True):
-        expected += count_windows(sample, spec) if sample.modality == "audio" else 0  # the decisive window, once
+        expected += count_windows(sample, spec)  # the verdict (and the decisive window), once per input
         for name, (method, _) in chosen_methods.items():
             expected += method.model_calls(model, method_values[name]) + 1  # + the explained input's probabilities
             for metric_name, (metric, _) in chosen_metrics.items():
@@ -107,7 +107,11 @@ def evaluate(model: Any, samples: Sample | Sequence[Sample], methods: Choice | s
                 raise EvaluationError(f"'{sample.name}' is a {sample.modality} input; {model.name} takes "
                                       f"{model.card.modality}.", "Evaluate each modality with its own model.")
             with meter.watch(model.class_view):  # every method explains the window that decided the verdict
-                window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
+                prediction = model.predict(sample)
+            window = (prediction.decisive_window or 0) if sample.modality == "audio" else 0
+            result.verdicts[sample.name] = {"label": prediction.label, "confidence": round(prediction.confidence, 6),
+                                            "familiarity": prediction.familiarity.get("status", "not assessed"),
+                                            "warnings": list(prediction.warnings)}
             for name, (method, _) in chosen_methods.items():
                 case = _explain(model, sample, window, method, method_values[name], target, seed, meter, result)
                 case.region = region_for(sample, spec, case.window_index, truth)

@@ -65,6 +65,12 @@ class Prediction:
         model: the model's name.
         input: the sample's description (name, format, metadata).
         seconds: wall time of preprocessing and inference.
+        warnings: every sentence a person must read with this verdict (input checks that failed, familiarity);
+            empty when nothing is wrong. A flagged input still gets its verdict.
+        checks: the cheap input checks (``xaiscope.trust``), each ``{name, status, value, expected, message}``.
+        familiarity: how familiar the input is to the model (``status``: ``familiar`` / ``unusual`` /
+            ``unlike the training data`` / ``not assessed``, with the score, thresholds and method).
+        calibrated: None for raw probabilities; else the temperature used and the ``uncalibrated`` ones.
     """
 
     label: str
@@ -75,6 +81,10 @@ class Prediction:
     model: str = ""
     input: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    familiarity: dict[str, Any] = field(default_factory=dict)
+    calibrated: dict[str, Any] | None = None
 
     @property
     def confidence(self) -> float:
@@ -146,23 +156,29 @@ class Model:
                 f"'{sample.name}' is {'a recording' if sample.modality == 'audio' else 'an X-ray'}, but model "
                 f"'{self.name}' classifies {'recordings' if self.card.modality == 'audio' else 'X-rays'}.",
                 "Choose a model of the right modality (`xaiscope models`).")
+        from xaiscope import trust
+
         started = time.perf_counter()
         spec = self.card.preprocessing
+        checks = trust.check_input(sample, self.card)
         total = count_windows(sample, spec)
         rows: list[torch.Tensor] = []
         windows = []
-        for batch in iter_model_inputs(sample, spec, batch_size=batch_size):
-            rows.append(self.probabilities(batch.tensor))
-            windows.extend(batch.windows)
-            if progress is not None:
-                progress(min(sum(len(r) for r in rows), total), total)
+        with trust.watch(self) as embeddings:
+            for batch in iter_model_inputs(sample, spec, batch_size=batch_size):
+                rows.append(self.probabilities(batch.tensor))
+                windows.extend(batch.windows)
+                if progress is not None:
+                    progress(min(sum(len(r) for r in rows), total), total)
         window_probabilities = torch.cat(rows)
         combined, decisive, combined_by = self._combine(window_probabilities)
-        probabilities = {name: float(value) for name, value in zip(self.classes, combined, strict=True)}
+        assessment = trust.assess(self, checks, window_probabilities, combined, decisive, embeddings)
+        probabilities = {name: float(value) for name, value in zip(self.classes, assessment.probabilities,
+                                                                     strict=True)}
         window_predictions = [
             WindowPrediction(w.index, w.start_s, w.end_s,
                              {name: round(float(v), 6) for name, v in zip(self.classes, row, strict=True)})
-            for w, row in zip(windows, window_probabilities, strict=True)
+            for w, row in zip(windows, assessment.window_probabilities, strict=True)
         ] if windows else []
         return Prediction(
             label=max(probabilities, key=probabilities.__getitem__),
@@ -173,6 +189,10 @@ class Model:
             model=self.name,
             input=sample.describe(),
             seconds=round(time.perf_counter() - started, 4),
+            warnings=assessment.warnings,
+            checks=[check.to_dict() for check in assessment.checks],
+            familiarity=assessment.familiarity,
+            calibrated=assessment.calibrated,
         )
 
     def _combine(self, window_probabilities: torch.Tensor) -> tuple[torch.Tensor, int | None, str]:
