@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,3 +121,35 @@ def reliability_diagram(before: Reliability, after: Reliability | None, path: Pa
     figure.tight_layout()
     figure.savefig(path, format="png")
     return path
+
+
+def calibration_report(probabilities: np.ndarray, labels: np.ndarray, card: object, directory: Path,
+                       split: str) -> dict[str, Any]:
+    """ECE and NLL of a split's verdicts before and after the card's temperature, and the reliability diagram.
+
+    Args:
+        probabilities: ``(N, C)`` uncalibrated verdict probabilities (windows already combined).
+        labels: ``(N,)`` class indices.
+        card: the model card (its ``calibration`` may be None: then only "before" is reported).
+        directory: where ``<name>.<split>.reliability.png`` is written.
+
+    Returns:
+        ``{"temperature", "ece": {"before", "after"}, "nll": {...}, "bins", "diagram"}``.
+    """
+    calibration = getattr(card, "calibration", None) or {}
+    temperature = calibration.get("temperature")
+    before = reliability(probabilities, labels)
+    report: dict[str, Any] = {"temperature": temperature, "bins": len(before.counts),
+                                 "ece": {"before": round(before.ece, 4)},
+                                 "nll": {"before": round(negative_log_likelihood(probabilities, labels), 4)}}
+    after = None
+    if temperature:
+        calibrated = apply_temperature(probabilities, float(temperature))
+        after = reliability(calibrated, labels)
+        report["ece"]["after"] = round(after.ece, 4)
+        report["nll"]["after"] = round(negative_log_likelihood(calibrated, labels), 4)
+    name = getattr(card, "name", "model")
+    path = reliability_diagram(before, after, directory / f"{name}.{split}.reliability.png",
+                               f"{name} on {split} ({len(labels)} files)", float(temperature) if temperature else None)
+    report["diagram"] = str(path)
+    return report

@@ -1,7 +1,8 @@
 """Familiarity (applicability): how far an input lies from the training data in the model's own feature space.
 
 A *reference* holds penultimate-layer embeddings of the training split (at most :data:`MAX_REFERENCE` of them,
-a seeded subsample) with their labels, stored in a sidecar file ``<name>.familiarity.npz`` beside the checkpoint
+a seeded subsample, rounded to float16 relative to their largest magnitude) with their labels, stored in a sidecar
+file ``<name>.familiarity.npz`` beside the checkpoint
 (read with ``allow_pickle=False``); the card's ``familiarity`` entry names the file, the method and the
 thresholds. Two distances are implemented, and ``xaiscope calibrate`` measures both and reports what each
 catches before one is chosen:
@@ -67,16 +68,22 @@ class Reference:
         if len(features) > limit:
             keep = np.sort(np.random.default_rng(seed).choice(len(features), limit, replace=False))
             features, labels = features[keep], np.asarray(labels)[keep]
-        return cls(features, np.asarray(labels, np.int64), k=k)
+        # Rounded here exactly as the sidecar stores them, so thresholds fitted now hold for the loaded reference.
+        scale = _scale(features)
+        return cls((features / scale).astype(np.float16).astype(np.float32) * scale, np.asarray(labels, np.int64),
+                   k=k)
 
     # --- storage ---------------------------------------------------------------------------------------------
 
     def save(self, path: Path) -> str:
-        """Write the sidecar (float16 embeddings, int16 labels); returns its SHA-256."""
+        """Write the sidecar (float16 embeddings over their largest magnitude, that scale, int16 labels); returns
+        its SHA-256."""
         temporary = path.with_name(path.name + ".tmp")
         with temporary.open("wb") as handle:
-            np.savez_compressed(handle, embeddings=self.embeddings.astype(np.float16),
-                                labels=self.labels.astype(np.int16), k=np.asarray(self.k))
+            scale = _scale(self.embeddings)
+            np.savez_compressed(handle, embeddings=(self.embeddings / scale).astype(np.float16),
+                                scale=np.asarray(scale, np.float32), labels=self.labels.astype(np.int16),
+                                k=np.asarray(self.k))
         temporary.replace(path)
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -98,8 +105,8 @@ class Reference:
         import io
 
         with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            return cls(stored["embeddings"].astype(np.float32), stored["labels"].astype(np.int64),
-                       k=int(stored["k"]))
+            return cls(stored["embeddings"].astype(np.float32) * np.float32(stored["scale"]),
+                       stored["labels"].astype(np.int64), k=int(stored["k"]))
 
     # --- distances -------------------------------------------------------------------------------------------
 
@@ -136,6 +143,13 @@ class Reference:
             offset = features.astype(np.float64) - mean
             distances.append(np.einsum("nd,de,ne->n", offset, self._precision, offset))
         return np.sqrt(np.clip(np.min(np.stack(distances), axis=0), 0.0, None))
+
+
+def _scale(rows: np.ndarray) -> np.float32:
+    """The largest magnitude of ``rows`` (1 for all zeros): float16 then holds them with its full relative precision
+    whatever their size (embeddings of an untrained network can be ~1e-8, below float16's smallest number)."""
+    largest = float(np.abs(rows).max()) if rows.size else 0.0
+    return np.float32(largest if largest > 0 and np.isfinite(largest) else 1.0)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -10,8 +10,7 @@ builder. Reads the data through :func:`xaiscope.data.open_split` and every file 
   classified as ``predict`` does: every window, the card's aggregation);
 * the **comparison** of familiarity methods: the share of the validation and (when present) testing splits that
   each method calls familiar, and which of the built-in probes (:mod:`.probes`) it flags. The method chosen is
-  the one that flags more probes at the ``unusual`` threshold; a tie goes to the larger familiar share of the
-  testing split, then to ``knn``;
+  the one with the larger balanced accuracy (see :data:`CHOICE_RULE`);
 * the **input range**: measurements of the training files for the cheap audio checks.
 """
 
@@ -162,6 +161,21 @@ def audio_range(samples: list[Sample]) -> dict[str, Any]:
     }
 
 
+CHOICE_RULE = ("the larger balanced accuracy of telling held-out data (testing split, else validation) from the "
+               "built-in probes, averaged over both thresholds: at 'unusual', (share of held-out data familiar + "
+               "share of probes flagged) / 2; at 'unlike', (share of held-out data not unlike + share of probes "
+               "unlike) / 2; a tie goes to knn")
+
+
+def _balanced_accuracy(entry: dict[str, Any], probes: int) -> float:
+    """See :data:`CHOICE_RULE`."""
+    familiar = entry.get("testing_familiar_share", entry["validation_familiar_share"])
+    not_unlike = 1.0 - entry.get("testing_unlike_share", 0.0)
+    at_unusual = (familiar + entry["probes_flagged"] / max(probes, 1)) / 2
+    at_unlike = (not_unlike + entry["probes_unlike"] / max(probes, 1)) / 2
+    return round((at_unusual + at_unlike) / 2, 4)
+
+
 @dataclass
 class CalibrationResult:
     """What :func:`calibrate` computed and wrote."""
@@ -251,6 +265,7 @@ def calibrate(model: Any, data: str | Path, *, options: dict[str, Any] | None = 
         test_after = apply_temperature(test_before, temperature)
         calibration["testing"] = {
             "files": len(test_labels),
+            "accuracy": round(float(np.mean(test_before.argmax(axis=1) == test_labels)), 4),
             "nll": {"before": round(negative_log_likelihood(test_before, test_labels), 4),
                     "after": round(negative_log_likelihood(test_after, test_labels), 4)},
             "ece": {"before": round(reliability(test_before, test_labels).ece, 4),
@@ -281,9 +296,10 @@ def calibrate(model: Any, data: str | Path, *, options: dict[str, Any] | None = 
             entry["testing_familiar_share"] = round(float(np.mean(test_scores <= limits["unusual"])), 4)
             entry["testing_unlike_share"] = round(float(np.mean(test_scores > limits["unlike"])), 4)
         comparison[name] = entry
+    for name in METHODS:
+        comparison[name]["balanced_accuracy"] = _balanced_accuracy(comparison[name], len(probes))
     if method == "auto":
-        chosen = max(METHODS, key=lambda m: (comparison[m]["probes_flagged"], comparison[m]["probes_unlike"],
-                                             comparison[m].get("testing_familiar_share", 0.0), m == "knn"))
+        chosen = max(METHODS, key=lambda m: (comparison[m]["balanced_accuracy"], m == "knn"))
     elif method in METHODS:
         chosen = method
     else:
@@ -296,8 +312,7 @@ def calibrate(model: Any, data: str | Path, *, options: dict[str, Any] | None = 
         "reference_from": f"training split of {Path(data).name}: {len(training.outputs)} files, every window, "
                           f"at most {len(reference.embeddings)} embeddings kept (seeded)",
         "percentiles": percentiles, "thresholds": thresholds,
-        "choice_rule": "the method that flags more of the built-in probes at the 'unusual' threshold; ties: more "
-                       "probes 'unlike', then the larger familiar share of the testing split, then knn",
+        "choice_rule": CHOICE_RULE,
         "comparison": comparison,
     }
     input_range = audio_range(training.samples) if (measure_range and card.modality == "audio") else card.input_range
