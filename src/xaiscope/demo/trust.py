@@ -79,10 +79,16 @@ def calibrate_demo_models(out: Path = Path("build/demo"), models_dir: Path = BUN
                           report_dir: Path | None = Path("docs/calibration"),
                           log: Callable[[str], None] = print) -> dict[str, Any]:
     """Calibrate both demo models in ``models_dir`` on the demo corpus in ``out``; returns what was measured."""
+    audio_dir, xray_dir = ensure_corpus(out.resolve(), seed, log)
+    return calibrate_models(models_dir, audio_dir, xray_dir, seed, report_dir, log)
+
+
+def calibrate_models(models_dir: Path, audio_dir: Path, xray_dir: Path, seed: int = 0,
+                     report_dir: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Calibrate the two demo models in ``models_dir`` on the corpora; rewrite their cards; return the figures."""
     from xaiscope.models import load_model
     from xaiscope.trust.fit import calibrate
 
-    audio_dir, xray_dir = ensure_corpus(out.resolve(), seed, log)
     report: dict[str, Any] = {}
     for modality, corpus in (("audio", audio_dir), ("xray", xray_dir)):
         path = models_dir / f"{MODELS[modality]}.safetensors"
