@@ -54,7 +54,9 @@ def _check_same_corpus(card: Any, corpus: Path) -> None:
 
 
 def familiarity_by_source(model: Any, corpus: Path, split: str = "testing") -> dict[str, dict[str, Any]]:
-    """Per source of the corpus manifest: how many ``split`` files ``predict`` calls familiar, unusual, unlike."""
+    """Per source of the corpus manifest: the share of ``split`` files ``predict`` calls familiar, unusual, unlike;
+    the share with any warning (input checks or familiarity); the verdicts; the wrong ones and how many of them
+    carried a warning."""
     from xaiscope.inputs import load_input
 
     rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -64,14 +66,21 @@ def familiarity_by_source(model: Any, corpus: Path, split: str = "testing") -> d
             continue
         source = f"{row['label']}/{row.get('source', row.get('engine', 'all'))}"
         prediction = model.predict(load_input(corpus / row["file"]))
-        counts.setdefault(source, Counter())[prediction.familiarity["status"]] += 1
-        counts[source]["called " + prediction.label] += 1
+        counter = counts.setdefault(source, Counter())
+        counter[prediction.familiarity["status"]] += 1
+        counter["called " + prediction.label] += 1
+        if prediction.label != row["label"]:
+            counter["wrong"] += 1
+            counter["wrong, with a warning"] += bool(prediction.warnings)
+        counter["with a warning"] += bool(prediction.warnings)
     table = {}
     for source, counter in sorted(counts.items()):
         total = sum(counter[s] for s in ("familiar", "unusual", "unlike the training data"))
         table[source] = {"files": total, **{status: round(counter[status] / total, 4) for status in
                                             ("familiar", "unusual", "unlike the training data")},
-                         "called": {key[7:]: counter[key] for key in counter if key.startswith("called ")}}
+                         "with_a_warning": round(counter["with a warning"] / total, 4),
+                         "called": {key[7:]: counter[key] for key in counter if key.startswith("called ")},
+                         "wrong": counter["wrong"], "wrong_with_a_warning": counter["wrong, with a warning"]}
     return table
 
 

@@ -106,7 +106,8 @@ def reliability_diagram(before: Reliability, after: Reliability | None, path: Pa
         width = table.edges[1] - table.edges[0]
         filled = table.counts > 0
         axes.bar(centres[filled], table.accuracy[filled], width=width * 0.9, color="#4c72b0", label="accuracy")
-        axes.bar(centres[filled], (table.confidence - table.accuracy)[filled], bottom=table.accuracy[filled],
+        low = np.minimum(table.confidence, table.accuracy)[filled]
+        axes.bar(centres[filled], np.abs(table.confidence - table.accuracy)[filled], bottom=low,
                  width=width * 0.9, color="#dd8452", alpha=0.5, label="gap to confidence")
         axes.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=1)
         for centre, count in zip(centres[filled], table.counts[filled], strict=True):

@@ -150,13 +150,13 @@ def audio_range(samples: list[Sample]) -> dict[str, Any]:
         return np.asarray([row[key] for row in found], np.float64)
 
     return {
-        "min_speech_share": round(float(min(np.percentile(column("speech_share"), 1), 0.5)), 3),
+        "min_speech_share": round(float(min(column("speech_share").min(), 0.5)), 3),
         "min_bandwidth_hz": round(float(np.percentile(column("bandwidth_hz"), 1)), 1),
         "sample_rate_hz": [int(column("sample_rate_hz").min()), int(column("sample_rate_hz").max())],
         "duration_s": [round(float(column("duration_s").min()), 3), round(float(column("duration_s").max()), 3)],
         "max_clipped_share": round(float(max(np.percentile(column("clipped_share"), 99), 0.001)), 6),
-        "source": f"measured on {len(found)} training recordings (speech share and bandwidth: 1st percentile, "
-                  "speech share at most 0.5; sample rate and duration: min to max; clipping: 99th percentile, at "
+        "source": f"measured on {len(found)} training recordings (speech share: the smallest, at most 0.5; "
+                  "bandwidth: 1st percentile; sample rate and duration: min to max; clipping: 99th percentile, at "
                   "least 0.1 %)",
     }
 
@@ -315,7 +315,12 @@ def calibrate(model: Any, data: str | Path, *, options: dict[str, Any] | None = 
         "choice_rule": CHOICE_RULE,
         "comparison": comparison,
     }
-    input_range = audio_range(training.samples) if (measure_range and card.modality == "audio") else card.input_range
+    if measure_range and card.modality == "audio":
+        input_range = audio_range(training.samples)
+    else:
+        from xaiscope.trust.xray_checks import DEFAULT_XRAY_RANGE
+
+        input_range = card.input_range or (dict(DEFAULT_XRAY_RANGE) if card.modality == "xray" else None)
 
     # --- write -----------------------------------------------------------------------------------------------
     card_path = sidecar = diagram = None
