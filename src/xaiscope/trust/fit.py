@@ -150,12 +150,14 @@ def audio_range(samples: list[Sample]) -> dict[str, Any]:
         return np.asarray([row[key] for row in found], np.float64)
 
     return {
-        "min_speech_share": round(float(min(column("speech_share").min(), 0.5)), 3),
+        "min_speech_share": round(float(min(column("speech_share").min(), DEFAULT_AUDIO_RANGE["min_speech_share"])),
+                                  3),
         "min_bandwidth_hz": round(float(np.percentile(column("bandwidth_hz"), 1)), 1),
         "sample_rate_hz": [int(column("sample_rate_hz").min()), int(column("sample_rate_hz").max())],
         "duration_s": [round(float(column("duration_s").min()), 3), round(float(column("duration_s").max()), 3)],
         "max_clipped_share": round(float(max(np.percentile(column("clipped_share"), 99), 0.001)), 6),
-        "source": f"measured on {len(found)} training recordings (speech share: the smallest, at most 0.5; "
+        "source": f"measured on {len(found)} training recordings (speech share: the smallest, at most the "
+                  f"default {DEFAULT_AUDIO_RANGE['min_speech_share']:g}; "
                   "bandwidth: 1st percentile; sample rate and duration: min to max; clipping: 99th percentile, at "
                   "least 0.1 %)",
     }
