@@ -86,26 +86,44 @@ def familiarity_by_source(model: Any, corpus: Path, split: str = "testing") -> d
 
 def calibrate_demo_models(out: Path = Path("build/demo"), models_dir: Path = BUNDLED_DIR, seed: int = 0,
                           report_dir: Path | None = Path("docs/calibration"),
-                          log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Calibrate both demo models in ``models_dir`` on the demo corpus in ``out``; returns what was measured."""
+                          log: Callable[[str], None] = print, **budget: Any) -> dict[str, Any]:
+    """Calibrate both demo models in ``models_dir`` on the demo corpus in ``out``; returns what was measured.
+
+    ``budget`` goes to :func:`calibrate_models` (``modalities``, ``max_reference_files``, ``max_testing_files``,
+    ``by_source``).
+    """
     audio_dir, xray_dir = ensure_corpus(out.resolve(), seed, log)
-    return calibrate_models(models_dir, audio_dir, xray_dir, seed, report_dir, log)
+    return calibrate_models(models_dir, audio_dir, xray_dir, seed, report_dir, log, **budget)
 
 
 def calibrate_models(models_dir: Path, audio_dir: Path, xray_dir: Path, seed: int = 0,
-                     report_dir: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Calibrate the two demo models in ``models_dir`` on the corpora; rewrite their cards; return the figures."""
+                     report_dir: Path | None = None, log: Callable[[str], None] = print, *,
+                     modalities: tuple[str, ...] = ("audio", "xray"), max_reference_files: int = 2000,
+                     max_testing_files: int = 2000, by_source: tuple[str, ...] = ("audio", "xray"),
+                     ) -> dict[str, Any]:
+    """Calibrate the demo models in ``models_dir`` on the corpora; rewrite their cards; return the figures.
+
+    Args:
+        modalities: which of the two models.
+        max_reference_files, max_testing_files: seeded subsets (see :func:`xaiscope.trust.fit.calibrate`).
+        by_source: the modalities whose testing split is also classified file by file for the per-source table.
+    """
     from xaiscope.models import load_model
     from xaiscope.trust.fit import calibrate
 
     report: dict[str, Any] = {}
     for modality, corpus in (("audio", audio_dir), ("xray", xray_dir)):
+        if modality not in modalities:
+            continue
         path = models_dir / f"{MODELS[modality]}.safetensors"
         model = load_model(str(path))
         _check_same_corpus(model.card, corpus)
-        result = calibrate(model, corpus, seed=seed, report_dir=report_dir, log=log)
-        log(f"{model.name}: familiarity per source of the testing split")
-        per_source = familiarity_by_source(load_model(str(path)), corpus)
+        result = calibrate(model, corpus, seed=seed, report_dir=report_dir, log=log,
+                           max_reference_files=max_reference_files, max_testing_files=max_testing_files)
+        per_source = {}
+        if modality in by_source:
+            log(f"{model.name}: familiarity per source of the testing split")
+            per_source = familiarity_by_source(load_model(str(path)), corpus)
         card = result.card.with_updates(familiarity={**result.familiarity, "testing_by_source": per_source})
         card.save(path.with_suffix(".json"))
         report[modality] = {"calibration": result.calibration, "familiarity": card.familiarity,
