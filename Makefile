@@ -42,3 +42,10 @@ clean:
 demo: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
 	$(BIN)/python -m tools.demo build --install
+
+# Refit the bundled demo models' temperature and familiarity reference on the demo corpus (rebuilt in build/demo/
+# when missing, from the same offline sources as `make demo`); rewrites their cards and docs/calibration/*.png.
+.PHONY: demo-calibrate
+demo-calibrate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
+	$(BIN)/python -m tools.demo calibrate

@@ -150,3 +150,21 @@ def test_audio_then_xray_in_the_browser(server, browser, tmp_path: Path):
     page.get_by_text("cannot be decoded").wait_for(timeout=60_000)
     page.screenshot(path=str(tmp_path / "xray_error.png"), full_page=True)
     page.close()
+
+
+def test_white_noise_shows_the_warning_banner_in_the_browser(server, browser, tmp_path: Path):
+    """Issue 12: a recording with no speech in it keeps its verdict, under a visible warning."""
+    import soundfile
+
+    noise = tmp_path / "white_noise.wav"
+    soundfile.write(noise, np.random.default_rng(0).normal(0, 0.1, 48000).astype(np.float32), 16000)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(server)
+    page.get_by_text("Kind of input").wait_for(timeout=60_000)
+    page.locator("input[type='file']").set_input_files(str(noise))
+    page.get_by_text("Verdict", exact=False).first.wait_for(timeout=90_000)
+    banner = page.get_by_text("Read before trusting this verdict", exact=False)
+    banner.wait_for(timeout=30_000)
+    assert banner.is_visible()
+    assert page.get_by_text("sounds like speech", exact=False).first.is_visible()
+    page.screenshot(path=str(tmp_path / "noise_warning.png"), full_page=True)

@@ -81,7 +81,14 @@ def test_evaluation_matches_predict_verdicts(finished_run):
                           task=0)
     for record, row in zip(split.records, predictions.probabilities, strict=True):
         verdict = model.predict(load_input(record.path))
-        assert row == pytest.approx([verdict.probabilities[name] for name in model.classes], abs=1e-5)
+        # Training calibrated the model: predict states the uncalibrated verdict beside the calibrated one.
+        raw = verdict.calibrated["uncalibrated"] if verdict.calibrated else verdict.probabilities
+        assert row == pytest.approx([raw[name] for name in model.classes], abs=1e-5)
+        if verdict.calibrated:
+            from xaiscope.trust import apply_temperature
+
+            calibrated = apply_temperature(row[None], verdict.calibrated["temperature"])[0]
+            assert calibrated == pytest.approx([verdict.probabilities[name] for name in model.classes], abs=1e-4)
 
 
 def test_eval_model_command(finished_run, capsys):

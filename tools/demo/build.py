@@ -125,6 +125,12 @@ def build_demo(options: BuildOptions) -> dict[str, Any]:
     corpus_xray = {"sources": SOURCES["xray"], **xray_summary}
     audio_path = export_model(audio_checkpoint, AUDIO_MODEL, audio_eval, corpus_audio, audio_layer, models_dir)
     xray_path = export_model(xray_checkpoint, XRAY_MODEL, xray_eval, corpus_xray, xray_layer, models_dir)
+    step = time.perf_counter()
+    from tools.demo.trust import calibrate_models
+
+    calibration = calibrate_models(models_dir, audio_dir, xray_dir, options.seed,
+                                   out / "calibration" if options.subset else Path("docs/calibration"), log)
+    timings["calibration_s"] = round(time.perf_counter() - step, 1)
     from xaiscope.models import load_model
 
     audio_model, xray_model = load_model(audio_path), load_model(xray_path)
@@ -136,6 +142,8 @@ def build_demo(options: BuildOptions) -> dict[str, Any]:
     report = {"seed": options.seed, "subset": options.subset, "timings": timings,
               "corpus": {"audio": corpus_audio, "xray": corpus_xray},
               "metrics": {"audio": audio_eval, "xray": xray_eval},
+              "calibration": {modality: {"calibration": part["calibration"], "familiarity": part["familiarity"]}
+                              for modality, part in calibration.items()},
               "exported": {"models": [str(audio_path), str(xray_path)], "samples": [e["file"] for e in entries],
                            "sizes": sizes}}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

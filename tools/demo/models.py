@@ -49,7 +49,10 @@ def train_config(name: str, data: Path, output: Path, plan: TrainPlan, seed: int
              'monitor = "roc_auc"', "balance_classes = true", f"patience = {plan.patience}", f"seed = {seed}",
              'device = "cpu"',
              "num_workers = 1", f'output = "{output}"', f'cache_dir = "{output / "cache"}"', "progress = false",
-             "resume = false"]
+             "resume = false",
+             # The final weights get new BatchNorm statistics (finalise_weights), so calibration is fitted after
+             # that, on the exported model (tools.demo.trust), not by the training run.
+             "calibrate = false"]
     if modality == "audio":
         lines += ["window_seconds = 2.0", "hop_seconds = 1.0", 'pad = "repeat"', 'aggregation = "max"']
     return "\n".join(lines) + "\n"

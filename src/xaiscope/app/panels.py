@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from xaiscope.app.banner import show_banner, show_trust_facts
 from xaiscope.app.logic import LruCache, cached_prediction, cached_recording_picture, rank_agreement
 from xaiscope.app.text import plain
 from xaiscope.inputs import AudioSample
-from xaiscope.inputs.limits import verdict_warnings
 from xaiscope.views import AudioView, overlay
 from xaiscope.views.export import explanation_files
 from xaiscope.views.overlay import to_gray
@@ -40,12 +40,12 @@ def show_prediction(model: Any, sample: Any) -> Any:
                                        progress=lambda done, total: bar.progress(done / max(total, 1)))
         bar.empty()
     colour = "red" if prediction.label == model.card.alert_class else "green"
+    show_banner(prediction, "verdict")
     st.subheader(f"Verdict: :{colour}[{plain(prediction.label)}] (P = {prediction.confidence:.3f})")
-    for warning in verdict_warnings(sample, model.card):
-        st.warning(warning)
     for column, (label, value) in zip(st.columns(len(prediction.probabilities)), prediction.probabilities.items(),
                                       strict=True):
         column.metric(f"P({plain(label)})", f"{value:.4f}")
+    show_trust_facts(prediction)
     if len(prediction.windows) > 1:
         import pandas as pd
 
@@ -95,12 +95,16 @@ def show_explanations(model: Any, sample: Any, prediction: Any, explanations: li
     result_tab, compare_tab, downloads_tab, trust_tab = st.tabs(["Result", "Compare", "Downloads", "Trust"])
     spec = model.card.preprocessing
     with result_tab:
+        show_banner(prediction, "explanation")
         _result(model, sample, explanations, files_cache)
     with compare_tab:
+        show_banner(prediction, "explanation")
         _compare(sample, explanations)
     with downloads_tab:
+        show_banner(prediction, "explanation")
         _downloads(model, sample, prediction, explanations, files_cache, spec)
     with trust_tab:
+        show_banner(prediction, "explanation")
         computed = {e.method: e.params for e in explanations}
         show_trust(model, sample, {m: p for m, p in chosen.items() if m in computed}, seed, truth)
 

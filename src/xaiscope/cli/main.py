@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "xaiscope.cli.app",
     "xaiscope.cli.train",
     "xaiscope.cli.evaluate",
+    "xaiscope.cli.calibrate",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.progress import TaskID
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from xaiscope.cli.console import EXIT_USER_ERROR, out, print_error, progress_bar
 from xaiscope.errors import XaiscopeError
+
+if TYPE_CHECKING:
+    from xaiscope.models.model import Model, Prediction
 
 
 def register(commands: Any) -> None:
@@ -28,8 +31,7 @@ def register(commands: Any) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     """Classify each file; a bad file is reported and the others still run (exit status 2 if any failed)."""
     from xaiscope.inputs import load_input
-    from xaiscope.inputs.limits import verdict_warnings
-    from xaiscope.models import Model, load_default_model, load_model
+    from xaiscope.models import load_default_model, load_model
 
     fixed_model = load_model(args.model) if args.model else None
     results: list[dict[str, Any]] = []
@@ -51,25 +53,30 @@ def run_predict(args: argparse.Namespace) -> int:
             else:
                 print_error(error, prefix=f"{path}: ")
             continue
-        warnings = verdict_warnings(sample, model.card)
         if args.json:
-            results.append({"file": str(path), **prediction.to_dict(), "warnings": warnings})
+            results.append({"file": str(path), **prediction.to_dict()})
         else:
             print_prediction(prediction, model)
-            for warning in warnings:
-                out.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
     if args.json:
         print(json.dumps(results, indent=2))
     return EXIT_USER_ERROR if failures else 0
 
 
-def print_prediction(prediction: Any, model: Any) -> None:
+def print_prediction(prediction: Prediction, model: Model) -> None:
     """Verdict line, every class's probability, and the timeline of a multi-window recording."""
+    from xaiscope.views.trust import calibration_line, check_lines, familiarity_line
+
     out.print(f"[bold]{escape(str(prediction.input.get('name', '')))}[/bold]  model: {escape(prediction.model)}")
+    for warning in prediction.warnings:
+        out.print(f"  [bold yellow]WARNING:[/bold yellow] {escape(warning)}", markup=True, highlight=False)
     style = "bold red" if prediction.label == model.card.alert_class else "bold green"
     out.print(f"  verdict: [{style}]{escape(prediction.label)}[/{style}] (P={prediction.confidence:.3f}); "
               f"combined by {prediction.combined_by}")
     out.print("  " + "  ".join(f"P({label})={value:.4f}" for label, value in prediction.probabilities.items()))
+    out.print(f"  {calibration_line(prediction)}", markup=False, highlight=False)
+    out.print(f"  {familiarity_line(prediction)}", markup=False, highlight=False)
+    for line in check_lines(prediction):
+        out.print(f"    {line}", markup=False, highlight=False)
     if len(prediction.windows) > 1:
         table = Table(title="  per-window timeline", title_justify="left", box=None, padding=(0, 1))
         for column in ("#", "start s", "end s", *(f"P({label})" for label in model.classes)):

@@ -91,6 +91,15 @@ def run_eval_model(args: argparse.Namespace) -> int:
         out.print(f"  {name:>16}: precision {scores['precision']:.4f}  recall {scores['recall']:.4f}  "
                   f"F1 {scores['f1']:.4f}  support {scores['support']}")
     out.print(format_confusion(metrics))
+    calibration = metrics.get("calibration")
+    if calibration:
+        ece, nll = calibration["ece"], calibration["nll"]
+        if calibration["temperature"]:
+            out.print(f"  calibration (temperature {calibration['temperature']:.4g}): ECE {ece['before']:.4f} -> "
+                      f"{ece['after']:.4f}, NLL {nll['before']:.4f} -> {nll['after']:.4f}; {calibration['diagram']}")
+        else:
+            out.print(f"  uncalibrated: ECE {ece['before']:.4f}, NLL {nll['before']:.4f} (no temperature in the "
+                      f"card; `xaiscope calibrate`); {calibration['diagram']}")
     if metrics["unreadable"]:
         out.print(f"  [yellow]{metrics['unreadable']} unreadable file(s) skipped[/yellow], e.g. "
                   f"{metrics['unreadable_examples'][0]}")

@@ -34,9 +34,12 @@ def write_csv(result: EvaluationResult, folder: Path) -> list[Path]:
     scores, summary = folder / "scores.csv", folder / "summary.csv"
     with scores.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["sample", "method", "metric", "output", "value", "seconds", "model_calls"])
+        writer.writerow(["sample", "method", "metric", "output", "value", "seconds", "model_calls", "familiarity",
+                         "verdict_warnings"])
         for s in result.scores:
-            writer.writerow([s.sample, s.method, s.metric, s.output, repr(s.value), f"{s.seconds:.4f}", s.model_calls])
+            verdict = result.verdicts.get(s.sample, {})
+            writer.writerow([s.sample, s.method, s.metric, s.output, repr(s.value), f"{s.seconds:.4f}", s.model_calls,
+                             verdict.get("familiarity", ""), " | ".join(verdict.get("warnings", []))])
     with summary.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["method", "metric", "output", "direction", "n", "mean", "ci_low", "ci_high", "seconds",
@@ -70,7 +73,7 @@ def result_record(result: EvaluationResult) -> dict[str, Any]:
         "metrics": {name: {**metric.describe(), "params_used": result.metric_params[name]}
                     for name, metric in result.metrics.items()},
         "summary": [row.record() for row in result.summary()],
-        "scores": [s.__dict__ for s in result.scores],
+        "scores": [s.__dict__ for s in result.scores], "verdicts": result.verdicts,
         "explanations": result.explanations, "details": result.details, "skipped": result.skipped,
         "not_applicable": result.not_applicable,
         "curves": [{"sample": c.sample, "method": c.method, "metric": c.metric, "x": c.x, "y": c.y}
@@ -127,6 +130,13 @@ def markdown(result: EvaluationResult) -> str:
         lines += ["", "Not applicable (not counted in n): " +
                   "; ".join(f"{key} ({count} input{'s' if count > 1 else ''})" for key, count in sorted(counts.items()))
                   + "."]
+    if result.verdicts:
+        lines += ["", "Verdicts (scores of inputs with warnings describe a verdict that is itself in doubt):", "",
+                  "| input | verdict | P | familiarity | warnings |", "|---|---|---|---|---|"]
+        for name, verdict in result.verdicts.items():
+            warnings = " / ".join(verdict["warnings"]).replace("|", "/") or "none"
+            lines.append(f"| {name} | {verdict['label']} | {verdict['confidence']:.3f} | {verdict['familiarity']} | "
+                         f"{warnings} |")
     return "\n".join(lines) + "\n"
 
 

@@ -102,6 +102,8 @@ class EvaluationResult:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     not_applicable: list[dict[str, Any]] = field(default_factory=list)
     model_calls: int = 0
+    #: Per input name: its verdict (label, confidence), familiarity status and warnings (see ``xaiscope.trust``).
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def values(self, method: str, metric: str, output: str | None = None) -> np.ndarray:
         """``(n_samples,)`` per-sample values of one method on one metric output (the first output by default)."""

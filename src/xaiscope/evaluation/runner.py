@@ -114,7 +114,11 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
             if verdict_known and model.known_prediction(sample) is None:  # dropped from the cache since counted
                 _expect_more(meter, result, count_windows(sample, spec))
             with meter.watch(model.class_view):  # every method explains the window that decided the verdict
-                window = model.predict(sample).decisive_window or 0
+                prediction = model.predict(sample)
+            window = prediction.decisive_window or 0
+            result.verdicts[sample.name] = {"label": prediction.label, "confidence": round(prediction.confidence, 6),
+                                            "familiarity": prediction.familiarity.get("status", "not assessed"),
+                                            "warnings": list(prediction.warnings)}
             for name, (method, _) in chosen_methods.items():
                 case = _explain(model, sample, window, method, method_values[name], target, seed, meter, result)
                 case.region = region_for(sample, spec, case.window_index, truth)

@@ -7,14 +7,13 @@ refusal is an :class:`~xaiscope.errors.InputError` whose message names the limit
 Short recordings: a recording under :data:`MIN_AUDIO_SECONDS` is refused (below a quarter of a second there is
 at most one syllable, eight STFT frames at 16 kHz: nothing a deepfake detector can judge, although a CNN will
 still answer with confidence). One that is longer than that but shorter than the model's analysis window is
-classified, and :func:`verdict_warnings` returns a warning that travels beside the verdict (it was looped or
-padded to fill the window, so its verdict is less reliable).
+classified, and the duration check of :mod:`xaiscope.trust.audio_checks` puts a warning beside its verdict (it
+was looped or padded to fill the window, so its verdict rests on less evidence).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from xaiscope.errors import (
     AudioTooLongError,
@@ -112,20 +111,3 @@ def decompression_bomb_error(error: Exception, name: str) -> ImageSizeError:
     return ImageSizeError(f"'{name}' declares an image of {size}, far beyond the limit; it was refused before "
                           "decoding (a small file that declares a huge image is a known way to exhaust memory).",
                           f"{IMAGE_LIMITS_TEXT} Downscale it first, or check where the file came from.")
-
-
-def verdict_warnings(sample: Any, card: Any) -> list[str]:
-    """Warnings that must be shown beside a verdict on ``sample`` by the model of ``card`` (empty when none).
-
-    Today: a recording shorter than the model's analysis window (it was looped, zero-padded or stretched to fill
-    the window, following the card's ``pad`` rule, so the verdict rests on less evidence than the model expects).
-    """
-    spec = getattr(card, "preprocessing", None)
-    duration = getattr(sample, "duration", None)
-    window = getattr(spec, "window_seconds", None)
-    if getattr(sample, "modality", None) != "audio" or duration is None or window is None or duration >= window:
-        return []
-    how = {"repeat": "looped until it filled the window", "zeros": "padded with silence to fill the window",
-           "none": "stretched to fill the picture"}.get(getattr(spec, "pad", ""), "padded to fill the window")
-    return [f"This recording lasts {duration:.2f} s, shorter than the {window:g}-s window this model analyses: it "
-            f"was {how}. Treat the verdict with extra caution; a recording of {window:g} s or more is better."]

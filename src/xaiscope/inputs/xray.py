@@ -15,9 +15,9 @@ Rules, stated once:
   files use their first frame. Compressed transfer syntaxes are decoded by whatever pixel handler pydicom finds
   (Pillow covers JPEG baseline; install ``pylibjpeg`` for JPEG-LS / lossless / 2000); otherwise refused with a
   message naming the transfer syntax.
-* **Privacy**: only technical attributes are read (size, bits, photometric interpretation, modality, view,
-  transfer syntax, window). Patient and study identifiers are never read into the sample, so they cannot be
-  printed, logged or shown.
+* **Privacy**: only technical attributes are read (size, bits, photometric interpretation, modality, body part
+  examined, view, transfer syntax, window). Patient and study identifiers are never read into the sample, so
+  they cannot be printed, logged or shown.
 """
 
 from __future__ import annotations
@@ -60,14 +60,29 @@ def decode_raster(data: bytes, *, name: str, source_format: str, sha256: str) ->
         raise UnreadableInputError(f"'{name}' looks like a {source_format} image but cannot be decoded ({error}).",
                                    "The file is probably damaged or truncated; export it again.") from error
     mode = picture.mode
+    saturation = colour_saturation(picture)
     try:
         image, bit_depth = _to_gray_unit(picture)
     except (ValueError, OSError, TypeError) as error:
         raise UnreadableInputError(f"'{name}' stores its pixels as '{mode}', which cannot be read as a grayscale "
                                    "radiograph.", "Save it as an 8- or 16-bit grayscale PNG or TIFF.") from error
     metadata: dict[str, Any] = {"width": image.shape[1], "height": image.shape[0], "mode": mode,
-                                "bit_depth": bit_depth}
+                                "bit_depth": bit_depth, "colour_saturation": saturation}
     return XraySample(name=name, source_format=source_format, sha256=sha256, metadata=metadata, image=image)
+
+
+def colour_saturation(picture: Image.Image) -> float:
+    """Mean HSV saturation of the picture's pixels, in [0, 1], on a copy at most 256 pixels on a side.
+
+    A radiograph is gray (0, or near 0 after JPEG chroma noise); a photograph or a drawing in colour is not. Read
+    before the picture is reduced to luma, so the check of :mod:`xaiscope.trust.xray_checks` can say so.
+    """
+    if picture.mode not in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+        return 0.0
+    small = picture.copy()
+    small.thumbnail((256, 256))
+    hsv = np.asarray(small.convert("RGB").convert("HSV"), dtype=np.float32)
+    return round(float(hsv[:, :, 1].mean() / 255.0), 4)
 
 
 def _to_gray_unit(picture: Image.Image) -> tuple[np.ndarray, int]:
@@ -161,6 +176,7 @@ def decode_dicom(data: bytes, *, name: str, sha256: str) -> XraySample:
         "bit_depth": int(dataset.get("BitsStored", dataset.get("BitsAllocated", 0)) or 0),
         "photometric": photometric,
         "dicom_modality": str(dataset.get("Modality", "")),
+        "body_part": str(dataset.get("BodyPartExamined", "")),
         "view_position": str(dataset.get("ViewPosition", "")),
         "transfer_syntax": syntax_name,
         "frames": frames,

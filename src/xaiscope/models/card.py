@@ -51,6 +51,13 @@ class ModelCard:
         description: one paragraph for people.
         intended_use: what the model may and may not be used for.
         provenance: data, training run, metrics, source of the weights.
+        input_range: what the training inputs looked like, for the cheap input checks (audio: speech share,
+            bandwidth, sample rate, duration, clipping; X-ray: DICOM modalities, body parts, views); None = the
+            defaults of :mod:`xaiscope.trust`.
+        calibration: the post-hoc calibration (``{"method": "temperature", "temperature": T, ...}`` with the
+            ECE and NLL before and after, and what it was fitted on); None = uncalibrated.
+        familiarity: the applicability reference (method, sidecar file, thresholds at validation percentiles,
+            the measured comparison of methods); None = not assessed. See :mod:`xaiscope.trust.familiarity`.
     """
 
     name: str
@@ -65,6 +72,9 @@ class ModelCard:
     description: str = ""
     intended_use: str = NOT_FOR_DECISIONS
     provenance: dict[str, Any] = field(default_factory=dict)
+    input_range: dict[str, Any] | None = None
+    calibration: dict[str, Any] | None = None
+    familiarity: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -112,6 +122,9 @@ class ModelCard:
             "description": self.description,
             "intended_use": self.intended_use,
             "provenance": self.provenance,
+            "input_range": self.input_range,
+            "calibration": self.calibration,
+            "familiarity": self.familiarity,
         }
 
     @classmethod
@@ -139,6 +152,10 @@ class ModelCard:
                 description=str(data.get("description", "")),
                 intended_use=str(data.get("intended_use", NOT_FOR_DECISIONS)),
                 provenance=dict(data.get("provenance", {})),
+                # Optional since issue 12; cards written before it have none of the three.
+                input_range=_optional_dict(data, "input_range"),
+                calibration=_optional_dict(data, "calibration"),
+                familiarity=_optional_dict(data, "familiarity"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CardError(f"The model card is missing or mistypes a field ({error}).",
@@ -166,3 +183,13 @@ class ModelCard:
         if not isinstance(data, dict):
             raise CardError(f"The model card '{path}' is not a JSON object.", "Re-create it with `xaiscope import`.")
         return cls.from_dict(data)
+
+
+def _optional_dict(data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """``data[key]`` as a dict, None when absent or null (older cards)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"'{key}' must be an object, not {type(value).__name__}")
+    return dict(value)

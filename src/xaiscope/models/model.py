@@ -65,6 +65,12 @@ class Prediction:
         model: the model's name.
         input: the sample's description (name, format, metadata).
         seconds: wall time of preprocessing and inference.
+        warnings: every sentence a person must read with this verdict (input checks that failed, familiarity);
+            empty when nothing is wrong. A flagged input still gets its verdict.
+        checks: the cheap input checks (``xaiscope.trust``), each ``{name, status, value, expected, message}``.
+        familiarity: how familiar the input is to the model (``status``: ``familiar`` / ``unusual`` /
+            ``unlike the training data`` / ``not assessed``, with the score, thresholds and method).
+        calibrated: None for raw probabilities; else the temperature used and the ``uncalibrated`` ones.
     """
 
     label: str
@@ -75,6 +81,10 @@ class Prediction:
     model: str = ""
     input: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    familiarity: dict[str, Any] = field(default_factory=dict)
+    calibrated: dict[str, Any] | None = None
 
     @property
     def confidence(self) -> float:
@@ -213,6 +223,8 @@ class Model:
                 f"'{sample.name}' is {'a recording' if sample.modality == 'audio' else 'an X-ray'}, but model "
                 f"'{self.name}' classifies {'recordings' if self.card.modality == 'audio' else 'X-rays'}.",
                 "Choose a model of the right modality (`xaiscope models`).")
+        from xaiscope import trust
+
         spec = self.card.preprocessing
         total = count_windows(sample, spec)
         known = self._predictions.get(sample.sha256)
@@ -221,31 +233,36 @@ class Model:
                 progress(total, total)
             return known
         started = time.perf_counter()
+        checks = trust.check_input(sample, self.card)
         rows: list[torch.Tensor] = []
         windows: list[Window] = []
         alert = self.classes.index(self.card.alert_class)
         most_alarming: tuple[float, ModelInput] | None = None  # the input of the likely decisive window
-        for batch in iter_model_inputs(sample, spec, batch_size=batch_size):
-            batch_probabilities = self.probabilities(batch.tensor)
-            rows.append(batch_probabilities)
-            windows.extend(batch.windows)
-            row = int(torch.argmax(batch_probabilities[:, alert]))
-            if most_alarming is None or float(batch_probabilities[row, alert]) > most_alarming[0]:
-                most_alarming = (float(batch_probabilities[row, alert]),
-                                 ModelInput(batch.tensor[row:row + 1], batch.windows[row:row + 1]))
-            if progress is not None:
-                progress(len(windows) or 1, total)
+        with trust.watch(self) as embeddings:
+            for batch in iter_model_inputs(sample, spec, batch_size=batch_size):
+                batch_probabilities = self.probabilities(batch.tensor)
+                rows.append(batch_probabilities)
+                windows.extend(batch.windows)
+                row = int(torch.argmax(batch_probabilities[:, alert]))
+                if most_alarming is None or float(batch_probabilities[row, alert]) > most_alarming[0]:
+                    most_alarming = (float(batch_probabilities[row, alert]),
+                                     ModelInput(batch.tensor[row:row + 1], batch.windows[row:row + 1]))
+                if progress is not None:
+                    progress(len(windows) or 1, total)
         window_probabilities = torch.cat(rows)
         combined = combine_windows(window_probabilities, self.card)
         if most_alarming is not None:
             index = most_alarming[1].windows[0].index if most_alarming[1].windows else 0
             if index == (combined.decisive_window if combined.decisive_window is not None else 0):
                 remember_window_input(sample, spec, most_alarming[1])
-        probabilities = {name: float(value) for name, value in zip(self.classes, combined.probabilities, strict=True)}
+        assessment = trust.assess(self, checks, window_probabilities, combined.probabilities, combined.decisive_window,
+                                  embeddings)
+        probabilities = {name: float(value) for name, value in zip(self.classes, assessment.probabilities,
+                                                                     strict=True)}
         window_predictions = [
             WindowPrediction(w.index, w.start_s, w.end_s,
                              {name: float(v) for name, v in zip(self.classes, row, strict=True)})
-            for w, row in zip(windows, window_probabilities, strict=True)
+            for w, row in zip(windows, assessment.window_probabilities, strict=True)
         ] if windows else []
         prediction = Prediction(
             label=max(probabilities, key=probabilities.__getitem__),
@@ -256,6 +273,10 @@ class Model:
             model=self.name,
             input=sample.describe(),
             seconds=round(time.perf_counter() - started, 4),
+            warnings=assessment.warnings,
+            checks=[check.to_dict() for check in assessment.checks],
+            familiarity=assessment.familiarity,
+            calibrated=assessment.calibrated,
         )
         self._predictions.put(sample.sha256, prediction)
         return prediction

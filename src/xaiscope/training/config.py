@@ -103,6 +103,8 @@ class TrainConfig:
     resume: bool = _key(True, "continue from <output>/last.pt when it exists (--no-resume starts over)")
     eval_test: bool = _key(True, "evaluate the best epoch on the testing split at the end")
     record_samples: bool = _key(False, "write which sample indices each process trained on, per epoch")
+    calibrate: bool = _key(True, "at the end, fit the temperature and the familiarity reference on the validation "
+                                 "split and store them in the card (xaiscope.trust)")
     progress: bool = _key(True, "show progress bars")
 
     def data_options(self) -> DataOptions:
@@ -276,7 +278,8 @@ def build_spec(config: TrainConfig, modality: str, base: PreprocessingSpec | Non
 
 #: Keys that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = frozenset({"epochs", "patience", "min_delta", "num_workers", "device", "progress", "cache_dir",
-                               "eval_test", "record_samples", "resume", "output", "amp", "channels_last", "data"})
+                               "eval_test", "record_samples", "calibrate", "resume", "output", "amp", "channels_last",
+                               "data"})
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

@@ -160,5 +160,11 @@ def evaluate_checkpoint(checkpoint: str, data: str, *, split: str = "testing", o
     metrics["skipped_while_indexing"] = labelled.report.to_dict()
     metrics["data"] = {"root": str(labelled.root), "kind": labelled.kind, "split": split, "rules": labelled.rules}
     directory = out or (model.weights_path.parent if model.weights_path is not None else Path.cwd())
+    if len(predictions.labels):
+        from xaiscope.trust.calibration import calibration_report
+
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        metrics["calibration"] = calibration_report(predictions.probabilities, predictions.labels, card,
+                                                    Path(directory), split)
     report, picture = write_report(metrics, predictions, card, Path(directory), split)
     return EvalResult(metrics=metrics, report=report, roc_picture=picture)

@@ -387,6 +387,8 @@ class Trainer:
         checkpoint = self.output / f"{self.name}.safetensors"
         if context.is_main:
             checkpoint = self._save_best(metrics, status)
+            if config.calibrate:
+                card = _calibrate(checkpoint, config, card)
             if test_metrics is not None:
                 from xaiscope.training.evaluate import write_report
 
@@ -422,6 +424,28 @@ def train(config: TrainConfig, *, on_epoch_end: EpochCallback | None = None) -> 
         raise
     finally:
         teardown()
+
+
+def _calibrate(checkpoint: Path, config: TrainConfig, card: ModelCard) -> ModelCard:
+    """Fit the temperature and familiarity reference of the saved best weights (rank 0, on the CPU); the card
+    beside the checkpoint is rewritten with them. A failure is reported and leaves the checkpoint uncalibrated."""
+    from xaiscope.errors import XaiscopeError
+    from xaiscope.models.store import load_model
+    from xaiscope.trust.fit import calibrate
+
+    console.print("  calibration: temperature and familiarity reference on the validation split")
+    try:
+        result = calibrate(load_model(str(checkpoint)), config.data, seed=config.seed,
+                           log=lambda line: console.print(f"  {line}"))
+    except XaiscopeError as error:
+        console.print(f"  [yellow]calibration skipped:[/yellow] {error.problem} {error.hint}")
+        return card
+    calibration, familiarity = result.calibration, result.familiarity
+    ece = calibration["validation"]["ece"]
+    console.print(f"  temperature {calibration['temperature']:.3g}: validation ECE {ece['before']:.4f} -> "
+                  f"{ece['after']:.4f}; familiarity by {familiarity['method']}, thresholds "
+                  f"{familiarity['thresholds'][familiarity['method']]}")
+    return card.with_updates(calibration=calibration, familiarity=familiarity, input_range=result.input_range)
 
 
 def _version() -> str:

@@ -1,0 +1,45 @@
+"""The model's own feature space: penultimate-layer embeddings, captured during the forward pass that classifies.
+
+The embedding of a model input is what enters the classification head (the card architecture's final
+``nn.Linear``): for MobileNetV2 the 1280 pooled features, for DenseNet121 1024, ResNet50 2048, VGG16 and AlexNet
+4096. It is captured by a forward pre-hook on the head, so classifying and embedding cost one forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from xaiscope.models.architectures import architecture_info
+
+
+def head_module(model: Any) -> torch.nn.Module:
+    """The classification head of ``model`` (a :class:`~xaiscope.models.Model`)."""
+    return model.network.get_submodule(architecture_info(model.card.architecture).head)
+
+
+@contextmanager
+def penultimate_features(model: Any) -> Iterator[list[torch.Tensor]]:
+    """Capture the head's input of every forward pass of ``model.network`` made inside the block.
+
+    The model's lock is held for the whole block (and released with the hook removed, always), so that a model
+    shared between app sessions never records another session's forward passes and no explainer's hook sees
+    this one.
+
+    Yields:
+        A list that receives one ``(N, D)`` float32 CPU tensor per forward pass, in order.
+    """
+    captured: list[torch.Tensor] = []
+
+    def keep(_module: torch.nn.Module, args: tuple[Any, ...]) -> None:
+        captured.append(args[0].detach().flatten(1).float().cpu())
+
+    with model.lock:
+        handle = head_module(model).register_forward_pre_hook(keep)
+        try:
+            yield captured
+        finally:
+            handle.remove()
