@@ -74,3 +74,27 @@ def test_the_estimate_from_recent_runs_is_within_a_factor_of_two(audio_region_mo
     ratio = estimate.seconds / actual.seconds
     print(f"{method} {third}: estimated {estimate.seconds:.2f} s, took {actual.seconds:.2f} s, ratio {ratio:.2f}")
     assert 0.5 <= ratio <= 2.0, f"{method}: estimated {estimate.seconds:.2f} s, took {actual.seconds:.2f} s"
+
+
+def test_a_busy_model_is_not_waited_for(audio_region_model):
+    """While another session holds the model (a long explanation), the page gets a rough estimate at once."""
+    import threading
+
+    book = CostBook()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with audio_region_model.lock:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        estimate = book.estimate(audio_region_model, "gradcam", "cam", 1)
+        assert "busy" in estimate.basis
+    finally:
+        release.set()
+        holder.join()
+    assert "timing of the model" in book.estimate(audio_region_model, "gradcam", "cam", 1).basis

@@ -26,6 +26,8 @@ import torch
 
 #: Weight of the newest run in the moving average (0.5: the last run counts half, the one before a quarter...).
 RECENT_WEIGHT = 0.5
+#: Seconds per call assumed while a model is too busy to be timed (a MobileNetV2 call on a 2-core CPU).
+BUSY_GUESS = 0.05
 #: Runs kept per model and method for the fixed + per-call line.
 KEPT_RUNS = 8
 #: Seconds per call of a method relative to a bare batched forward pass, until the method has run once.
@@ -114,23 +116,33 @@ class CostBook:
         elif kin is not None:
             per_call, basis = kin[0], f"from recent {family} runs here{caveat}"
         else:
-            per_call = self.bare_seconds(model) * FAMILY_OVERHEAD.get(family, 1.0)
-            basis = "from a timing of the model (no run of this method yet)"
+            bare = self.bare_seconds(model)
+            if bare is None:
+                per_call, basis = BUSY_GUESS, "a rough guess: the model is busy with another session, so not timed yet"
+            else:
+                per_call = bare * FAMILY_OVERHEAD.get(family, 1.0)
+                basis = "from a timing of the model (no run of this method yet)"
         return Estimate(calls, calls * per_call, per_call, basis)
 
-    def bare_seconds(self, model: Any, batch: int = 8) -> float:
-        """Seconds per image of a bare batched forward pass (measured once per model, under its lock)."""
+    def bare_seconds(self, model: Any, batch: int = 8) -> float | None:
+        """Seconds per image of a bare batched forward pass (measured once per model, under its lock), or None
+        while another session holds the lock (a page never waits for a long explanation just to show a cost)."""
         identity = model_identity(model)
         with self._lock:
             if identity in self._bare:
                 return self._bare[identity]
         size = model.card.preprocessing.image_size
         images = torch.zeros(batch, 3, size, size)
-        with model.lock, torch.inference_mode():
-            model.class_view(images[:1])
-            started = time.perf_counter()
-            model.class_view(images)
-            seconds = (time.perf_counter() - started) / batch
+        if not model.lock.acquire(blocking=False):
+            return None
+        try:
+            with torch.inference_mode():
+                model.class_view(images[:1])
+                started = time.perf_counter()
+                model.class_view(images)
+                seconds = (time.perf_counter() - started) / batch
+        finally:
+            model.lock.release()
         with self._lock:
             self._bare.setdefault(identity, seconds)
             return self._bare[identity]
