@@ -34,7 +34,8 @@ class Explanation:
         attribution: ``(H, W)`` float32 signed map in model-input space (positive = for ``target_class``).
         picture: ``(H, W, 3)`` uint8, the model-input picture that was explained (spectrogram or resized X-ray).
         target, target_class, target_probability: the explained class and its probability for this input.
-        probabilities: every class's probability for this input.
+        probabilities: every class's probability for this input (calibrated as the verdict is, when the card
+            holds a temperature).
         params: the parameters used (defaults filled in); ``seed``: the seed of every random source.
         model_calls: images actually passed through the model; ``expected_model_calls``: declared beforehand.
         seconds: wall time of the method.
@@ -122,7 +123,7 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         inputs = model_input.tensor
         known = model.window_probabilities(prediction, window) if prediction is not None else None
         probabilities = (torch.tensor([known[name] for name in model.classes]) if known is not None
-                         else model.probabilities(inputs)[0])
+                         else model.calibrated(model.probabilities(inputs))[0])
         target_index = parse_target(model.classes, target, model.name, lambda: int(probabilities.argmax()),
                                     ExplanationError)
         started = time.perf_counter()

@@ -206,6 +206,18 @@ class Model:
         with self.lock, torch.inference_mode():
             return torch.softmax(self.class_logits(inputs).float(), dim=1)
 
+    def calibrated(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """``(N, n_classes)`` probabilities at the card's fitted temperature (unchanged when it has none).
+
+        Verdicts are reported calibrated (see :mod:`xaiscope.trust`); explanations quote the same numbers.
+        """
+        temperature = (self.card.calibration or {}).get("temperature")
+        if not temperature:
+            return probabilities
+        from xaiscope.trust.calibration import apply_temperature
+
+        return torch.from_numpy(apply_temperature(probabilities.double().numpy(), float(temperature))).float()
+
     def predict(self, sample: Sample, *, batch_size: int = 16, progress: ProgressCallback | None = None,
                 ) -> Prediction:
         """Classify one sample; a long recording is scanned window by window (see the card's spec).
