@@ -316,7 +316,7 @@ def run_audit(model: Model, source: AuditSource, methods: Mapping[str, Mapping[s
         truth = source.ground_truth.get(item.key, source.ground_truth.get(item.path.name))
         result = evaluate(model, [sample], dict(methods), dict(metrics),
                           ground_truth=None if truth is None else [truth], seed=seed, target=target)
-        store.write(item.index, result_to_record(item, result, time.perf_counter() - begun))
+        store.write(item.index, {**result_to_record(item, result, time.perf_counter() - begun), "rank": rank})
         run.scored += 1
         run.model_calls += result.model_calls
         del sample, result

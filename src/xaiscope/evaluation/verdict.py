@@ -137,10 +137,11 @@ def compare_with_control(columns: Mapping[tuple[str, str, str], np.ndarray], met
             ours, control = columns.get((method, metric, output)), columns.get((CONTROL, metric, output))
             if ours is None or control is None:
                 continue
-            n, nonzero, p, effect = paired_test(ours, control, directions[metric])
+            n, nonzero, p, effect = paired_test(ours, control, directions.get(metric, "higher"))
             keep = np.isfinite(ours) & np.isfinite(control)
             found.append(Comparison(
-                method=method, metric=metric, output=output, category=category, direction=directions[metric], n=n,
+                method=method, metric=metric, output=output, category=category,
+                direction=directions.get(metric, "higher"), n=n,
                 nonzero=nonzero, method_median=float(np.median(ours[keep])) if n else float("nan"),
                 control_median=float(np.median(control[keep])) if n else float("nan"), p=p, effect=effect))
     adjusted = holm([c.p for c in found])
@@ -221,7 +222,12 @@ def plain_summary(comparisons: Sequence[Comparison], labels: Mapping[str, str], 
                         + " not"
             sentences.append(text + ".")
         else:
-            sentences.append(f"On {what}, no method beats the control.")
+            tested = ", ".join(f"{labels[c.method]} {_p(c.p_holm)}" for c in items if np.isfinite(c.p_holm))
+            sentences.append(f"On {what}, no method beats the control" + (f" ({tested})." if tested else "."))
+    most = max((c.n for c in comparisons), default=0)
+    if most < 6:
+        sentences.append(f"With {most} paired input(s) at most, no difference can reach significance (the "
+                         "two-sided Wilcoxon test needs at least 6): audit more inputs.")
     skipped = {name: count for name, count in not_applicable.items() if count}
     if skipped:
         sentences.append("Not applicable scores are left out, never counted as numbers: " + ", ".join(
