@@ -234,8 +234,8 @@ def plain_summary(comparisons: Sequence[Comparison], labels: Mapping[str, str], 
             f"{name} {count}" for name, count in sorted(skipped.items())) + ".")
     verdicts = method_verdicts(comparisons, labels)
     trusted = [labels[m] for m, line in verdicts.items() if "trustworthy for this model" in line]
-    sentences.append("Overall, " + (", ".join(trusted) + (" is" if len(trusted) == 1 else " are")
-                                    + " the method(s) to trust for this model." if trusted else
+    sentences.append("Overall, " + (", ".join(trusted) + (" is the method" if len(trusted) == 1 else " are the methods")
+                                    + " to trust for this model on these inputs." if trusted else
                                     "no method passed both faithfulness tests and a sanity check; treat the maps "
                                     "as illustrations, not evidence."))
     return " ".join(sentences)
