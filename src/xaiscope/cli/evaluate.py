@@ -114,8 +114,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         problem = distributed.broadcast_object(problem, context)
         if problem is not None:
             raise problem
-        if not context.is_main:
-            store.open(settings)
+        # One snapshot of the inputs already scored, taken before any process starts, so all deal the same list.
+        done: set[int] = distributed.broadcast_object(store.done() if context.is_main else set(), context)
         with progress_bar("inputs") as progress:
             task = progress.add_task("auditing", total=None, visible=context.is_main)
 
@@ -125,7 +125,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                 if context.distributed else f"auditing ({calls:,} model calls)")
 
             run = run_audit(model, source, methods, metrics, store, seed=args.seed, target=args.target,
-                            rank=context.rank, world_size=context.world_size, progress=report)
+                            rank=context.rank, world_size=context.world_size, progress=report, done=done)
         distributed.barrier(context)
         if not context.is_main:
             return 0

@@ -281,7 +281,8 @@ class AuditRun:
 def run_audit(model: Model, source: AuditSource, methods: Mapping[str, Mapping[str, Any]],
               metrics: Mapping[str, Mapping[str, Any]], store: AuditStore, *, seed: int = 0,
               target: int | str | None = None, rank: int = 0, world_size: int = 1,
-              progress: AuditProgress | None = None, stop_after: int | None = None) -> AuditRun:
+              progress: AuditProgress | None = None, stop_after: int | None = None,
+              done: set[int] | None = None) -> AuditRun:
     """Score this process's share of the inputs still without a record, one input at a time.
 
     The store must be opened (:meth:`AuditStore.open`) with this audit's settings first.
@@ -290,12 +291,14 @@ def run_audit(model: Model, source: AuditSource, methods: Mapping[str, Mapping[s
         rank, world_size: this process's place; it takes every ``world_size``-th input still to do.
         progress: ``progress(done, to_do, model_calls)`` after each input.
         stop_after: stop (as if interrupted) after scoring this many inputs (tests of resuming).
+        done: the inputs already scored, as rank 0 saw them before any process started (so that every process
+            deals the same list of inputs still to do); default: read from the store.
 
     Returns:
         What was done. An input that cannot be loaded gets a record with its ``error`` (counted, not fatal).
     """
     started = time.perf_counter()
-    done = store.done()
+    done = store.done() if done is None else done
     pending = [item for item in source.inputs if item.index not in done]
     mine = pending[rank::world_size]
     run = AuditRun(already_done=len(done))
