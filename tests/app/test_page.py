@@ -98,7 +98,7 @@ def test_xray_compare_and_downloads():
 
 
 @pytest.mark.usefixtures("app_environment")
-def test_trust_scores_with_meaning_and_direction():
+def test_trust_scores_with_meaning_and_direction(tmp_path):
     app = start("Chest X-ray", "Test chest")
     app.button(key="explain").click().run()
     metrics = app.multiselect(key="trust-metrics")
@@ -110,6 +110,9 @@ def test_trust_scores_with_meaning_and_direction():
     table = app.dataframe[-1].value
     assert "Sparseness (Gini)" in set(table["metric"]) and set(table["better"]) <= {"↑ higher", "↓ lower"}
     assert table["what it means"].str.len().min() > 10
+    (tmp_path / "audit.html").write_text("<html></html>")  # a data-set audit's report is one click away
+    app.text_input(key="trust-audit-folder").set_value(str(tmp_path)).run()
+    assert "Download audit.html" in {button.label for button in app.get("download_button")}
 
 
 @pytest.mark.usefixtures("app_environment")

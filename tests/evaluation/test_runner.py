@@ -98,8 +98,10 @@ def test_cli_metrics_and_evaluate(xray_region_model, xray_sample, tmp_path, monk
     assert status == 0
     summary = (out / "summary.csv").read_text()
     assert "relevance_mass" in summary and (out / "curves_deletion.png").is_file()
-    scores = json.loads((out / "evaluation.json").read_text())["scores"]
-    assert len({s["sample"] for s in scores}) == 1  # the mask PNG is not taken for an input
+    record = json.loads((out / "audit.json").read_text())
+    assert record["inputs"] == 1  # the mask PNG is not taken for an input
+    assert {row["metric"] for row in record["summary"]} == {"deletion", "relevance_mass"}
+    assert (out / "audit.html").is_file() and (out / "records" / "0000000.json").is_file()
     assert main(["evaluate", "--model", "region", "--data", str(data), "--methods", "gradcam", "--metrics", "nope",
                  "--out", str(out)]) == 2
 

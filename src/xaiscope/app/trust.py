@@ -16,8 +16,26 @@ DEFAULT_METRICS = ("deletion", "insertion", "sparseness", "pointing_game", "rele
 _RESULTS: LruCache[Any] = LruCache(capacity=32)
 
 
+def show_audit_download() -> None:
+    """A download button for the HTML report of a data-set audit (``xaiscope evaluate --out FOLDER``)."""
+    from pathlib import Path
+
+    with st.expander("Audit report of a whole data set"):
+        st.caption("`xaiscope evaluate --model M --data DIR [--split testing] --out FOLDER` scores every input and "
+                   "compares each method with the random control; give FOLDER to download its report.")
+        folder = st.text_input("Audit folder", key="trust-audit-folder").strip()
+        report = Path(folder).expanduser() / "audit.html" if folder else None
+        if report is not None and report.is_file():
+            st.download_button("Download audit.html", report.read_bytes(), file_name="audit.html", mime="text/html",
+                               key="trust-audit-download")
+        elif report is not None:
+            st.warning(f"No audit.html in {folder}.")
+
+
 def show_trust(model: Any, sample: Any, chosen: dict[str, dict[str, Any]], seed: int, truth: Any) -> None:
     from xaiscope.evaluation import METRICS, evaluate
+
+    show_audit_download()
 
     applicable = []
     for metric in METRICS.values():

@@ -1,11 +1,19 @@
-"""``xaiscope evaluate`` (score explanations over a folder of inputs) and ``xaiscope metrics`` (the metric registry).
+"""``xaiscope evaluate`` (audit explanations over a folder or a data-set split) and ``xaiscope metrics``.
 
-DATA is a folder of recordings or X-rays (searched recursively). Optional ground truth sits beside them in
-``ground_truth.json``, keyed by file name (the path relative to DATA, or the base name)::
+DATA is a folder of recordings or X-rays (searched recursively), or with ``--split`` a FoR, CheXpert or
+folder-per-class data set (the training loaders: ``--split testing`` audits the held-out split, with labels).
+Optional ground truth sits in ``ground_truth.json`` at the top of DATA, keyed by the path relative to DATA (or the
+base name)::
 
     {"chest1.png": {"mask": "masks/chest1.png"},   # lesion mask PNG, the X-ray's size, nonzero = lesion
      "clip7.wav": {"fake_interval": [0.8, 1.6]},        # fake stretch, seconds of the recording
      "clip8.wav": [0.8, 1.6]}                      # short form of the same
+
+Inputs are streamed: each is loaded, explained and scored, and its scores are written to ``OUT/records/`` before the
+next one starts. After a crash or Ctrl-C, the same command continues where it stopped; other settings are refused
+(``--restart`` starts over). ``torchrun --nproc_per_node N -m xaiscope evaluate ...`` shares the inputs among N
+processes (gloo; the same rendezvous flags as training); rank 0 merges the scores and writes the report:
+``audit.html``, ``audit.md``, ``audit.json``, ``summary.csv``, ``comparisons.csv``, ``scores.csv``, ``curves_*.png``.
 """
 
 from __future__ import annotations
@@ -20,26 +28,32 @@ from rich.table import Table
 from xaiscope.cli.console import err, out, parse_dotted, progress_bar
 from xaiscope.errors import XaiscopeError
 
-_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".png", ".jpg", ".jpeg", ".dcm", ".dicom"}
-
 
 def register(commands: Any) -> None:
     evaluate = commands.add_parser(
-        "evaluate", help="score explanation methods (faithfulness, sanity, localisation...) over a folder",
+        "evaluate", help="audit explanation methods (faithfulness, sanity, localisation...) over a folder or split",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("--model", required=True, help="model name or .safetensors path")
-    evaluate.add_argument("--data", type=Path, required=True, help="folder of recordings or X-rays "
-                                                                   "(+ optional ground_truth.json)")
+    evaluate.add_argument("--data", type=Path, required=True, help="folder of recordings or X-rays, or a data set "
+                                                                   "with --split (+ optional ground_truth.json)")
+    evaluate.add_argument("--split", help="audit this split of a FoR / CheXpert / folder-per-class data set "
+                                          "(training, validation, testing)")
+    evaluate.add_argument("--data-kind", default="auto", choices=("auto", "for", "chexpert", "folders"),
+                          help="data set layout with --split (default: detected)")
     evaluate.add_argument("--methods", default="gradcam,guided_backprop,random",
-                          help="comma-separated methods; 'random' adds the chance-level control "
-                               "(default gradcam,guided_backprop,random)")
-    evaluate.add_argument("--metrics", help="comma-separated metrics (default: all that apply; `xaiscope metrics`)")
+                          help="comma-separated methods; 'random' adds the chance-level control the verdict "
+                               "compares with (default gradcam,guided_backprop,random)")
+    evaluate.add_argument("--metrics", help="comma-separated metrics (default: all that apply, less those that "
+                                            "repeat another by construction; `xaiscope metrics`)")
     evaluate.add_argument("--param", action="append", default=[], metavar="NAME.KEY=VALUE",
                           help="a method or metric parameter, e.g. lime.samples=500 or deletion.steps=10")
     evaluate.add_argument("--target", help="class to explain (default: each input's predicted class)")
-    evaluate.add_argument("--limit", type=int, help="evaluate at most this many files (sorted by name)")
+    evaluate.add_argument("--limit", type=int, help="evaluate at most this many inputs (the first, in order)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of every random source (default 0)")
-    evaluate.add_argument("--out", type=Path, required=True, help="output folder for tables and plots")
+    evaluate.add_argument("--out", type=Path, required=True, help="output folder (scores, tables, report)")
+    evaluate.add_argument("--restart", action="store_true", help="discard the scores already in --out")
+    evaluate.add_argument("--worst-cases", type=int, default=3,
+                          help="worst inputs per method drawn in audit.html (one explanation each; 0 = none)")
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -60,66 +74,77 @@ def _split_params(pairs: list[str], methods: dict[str, dict[str, Any]], metrics:
             methods.setdefault(REGISTRY.get(name).name, {})[key] = value
 
 
-def data_files(folder: Path, limit: int | None = None) -> list[Path]:
-    """Input files under ``folder`` (recursive, sorted), excluding masks named in ``ground_truth.json``."""
-    if not folder.is_dir():
-        raise XaiscopeError(f"The data folder {folder} does not exist.", "Give a folder of recordings or X-rays.")
-    from xaiscope.evaluation.ground_truth import mask_paths
-
-    masks = mask_paths(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES
-                   and p.resolve() not in masks)
-    return files[:limit] if limit else files
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
-    from xaiscope.evaluation import evaluate, get_metric, load_ground_truth
-    from xaiscope.evaluation import metrics as metric_choices
-    from xaiscope.evaluation.report import markdown, write_report
+    from xaiscope.data import DataOptions
+    from xaiscope.evaluation import get_metric
+    from xaiscope.evaluation.aggregate import merge_audit
+    from xaiscope.evaluation.audit import AuditStore, audit_settings, folder_inputs, run_audit, split_inputs
+    from xaiscope.evaluation.audit_report import markdown, worst_cases, write_audit_report
+    from xaiscope.evaluation.registry import default_metrics
     from xaiscope.explainers import get_method
-    from xaiscope.inputs import load_input
     from xaiscope.models import load_model
+    from xaiscope.training import distributed
 
-    model = load_model(args.model)
-    methods: dict[str, dict[str, Any]] = {get_method(n).name: {} for n in args.methods.split(",") if n.strip()}
-    metrics: dict[str, dict[str, Any]] | None = None
-    if args.metrics:
-        metrics = {get_metric(n).name: {} for n in args.metrics.split(",") if n.strip()}
-    metric_params: dict[str, dict[str, Any]] = {}
-    _split_params(args.param, methods, metric_params)
-    if metrics is None:
-        metrics = {choice.plugin.name: {} for choice in metric_choices(model.card.modality) if choice.available}
-    for name, values in metric_params.items():
-        metrics.setdefault(name, {}).update(values)
-    truths = load_ground_truth(args.data)
-    samples, truth_by_name, other = [], {}, 0
-    for path in data_files(args.data, args.limit):
-        sample = load_input(path)
-        if sample.modality != model.card.modality:
-            other += 1
-            continue
-        relative = path.relative_to(args.data).as_posix()
-        truth = truths.get(relative, truths.get(path.name))
-        if truth is not None:
-            truth_by_name[sample.name] = truth
-        samples.append(sample)
-    if not samples:
-        raise XaiscopeError(f"No {model.card.modality} input in {args.data} ({other} of the other kind).",
-                            "Point --data at a folder of inputs the model classifies.")
-    if other:
-        err.print(f"Skipped {other} file(s) of the other modality.")
-    with progress_bar("model calls") as progress:
-        task = progress.add_task("evaluating", total=None)
-        result = evaluate(model, samples, methods, metrics, ground_truth=truth_by_name, seed=args.seed,
-                          target=args.target,
-                          progress=lambda done, total: progress.update(task, completed=done, total=total))
-    written = write_report(result, args.out)
-    if args.json:
-        print(json.dumps([row.record() for row in result.summary()], indent=2))
+    context = distributed.setup("cpu")
+    try:
+        model = load_model(args.model)
+        methods: dict[str, dict[str, Any]] = {get_method(n).name: {} for n in args.methods.split(",") if n.strip()}
+        names = ([get_metric(n).name for n in args.metrics.split(",") if n.strip()] if args.metrics
+                 else default_metrics(model.card.modality, model))
+        metrics: dict[str, dict[str, Any]] = {name: {} for name in names}
+        metric_params: dict[str, dict[str, Any]] = {}
+        _split_params(args.param, methods, metric_params)
+        for name, values in metric_params.items():
+            metrics.setdefault(name, {}).update(values)
+        if args.split:
+            source = split_inputs(args.data, args.split, DataOptions(kind=args.data_kind), args.limit)
+        else:
+            source = folder_inputs(args.data, args.limit, model.card.modality)
+        if not source.inputs:
+            raise XaiscopeError(f"No {model.card.modality} input in {args.data}.",
+                                "Point --data at a folder of inputs the model classifies.")
+        settings = audit_settings(model, source, methods, metrics, seed=args.seed, target=args.target)
+        store = AuditStore(args.out)
+        problem = None
+        if context.is_main:
+            try:
+                store.open(settings, restart=args.restart)
+            except XaiscopeError as error:
+                problem = error
+        problem = distributed.broadcast_object(problem, context)
+        if problem is not None:
+            raise problem
+        # One snapshot of the inputs already scored, taken before any process starts, so all deal the same list.
+        done: set[int] = distributed.broadcast_object(store.done() if context.is_main else set(), context)
+        with progress_bar("inputs") as progress:
+            task = progress.add_task("auditing", total=None, visible=context.is_main)
+
+            def report(done: int, total: int, calls: int) -> None:
+                progress.update(task, completed=done, total=total,
+                                description=f"auditing (rank {context.rank}/{context.world_size}, {calls:,} calls)"
+                                if context.distributed else f"auditing ({calls:,} model calls)")
+
+            run = run_audit(model, source, methods, metrics, store, seed=args.seed, target=args.target,
+                            rank=context.rank, world_size=context.world_size, progress=report, done=done)
+        distributed.barrier(context)
+        if not context.is_main:
+            return 0
+        summary = merge_audit(store)
+        summary.worst = {method: cases[:max(args.worst_cases, 0)] for method, cases in summary.worst.items()}
+        worst = worst_cases(model, source, summary) if args.worst_cases > 0 else None
+        written = write_audit_report(summary, store, args.out, worst)
+        if args.json:
+            print(json.dumps([row.record() for row in summary.rows], indent=2))
+            return 0
+        out.print(markdown(summary), markup=False)
+        if run.failed:
+            err.print(f"{run.failed} input(s) could not be loaded (listed in audit.md).")
+        out.print(f"{len(source.inputs)} input(s): {run.scored} scored now ({run.model_calls:,} model calls, "
+                  f"{run.seconds:.0f} s in this process), {run.already_done} already scored; "
+                  f"{summary.model_calls:,} model calls in all; wrote {len(written)} files to {args.out}")
         return 0
-    out.print(markdown(result), markup=False)
-    out.print(f"{len(samples)} input(s), {result.model_calls} model calls; wrote {len(written)} files to {args.out}")
-    return 0
+    finally:
+        distributed.teardown()
 
 
 def run_metrics(args: argparse.Namespace) -> int:

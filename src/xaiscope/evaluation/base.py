@@ -123,6 +123,9 @@ class Metric(Plugin):
         needs_ground_truth: True when it scores against a lesion mask or a fake interval.
         quantus: the Quantus metric it matches (compared in the tests), or ``""``.
         reference: the paper it follows.
+        same_as: the metric whose score this one repeats by construction with the same parameters (``""`` when it
+            carries its own information); default metric lists leave it out, and tables state the equivalence.
+        same_as_why: why, in one sentence.
     """
 
     category: ClassVar[Category]
@@ -131,6 +134,8 @@ class Metric(Plugin):
     needs_ground_truth: ClassVar[bool] = False
     quantus: ClassVar[str] = ""
     reference: ClassVar[str] = ""
+    same_as: ClassVar[str] = ""
+    same_as_why: ClassVar[str] = ""
     error: ClassVar[type[XaiscopeError]] = EvaluationError
 
     def model_calls(self, model: Model, method: Method, method_params: dict[str, Any], params: dict[str, Any]) -> int:
@@ -157,7 +162,8 @@ class Metric(Plugin):
         """JSON-ready metadata (``xaiscope metrics --json`` and the app)."""
         return {**super().describe(), "category": self.category, "direction": self.direction,
                 "outputs": list(self.outputs), "needs_ground_truth": self.needs_ground_truth,
-                "quantus": self.quantus, "reference": self.reference}
+                "quantus": self.quantus, "reference": self.reference, "same_as": self.same_as,
+                "same_as_why": self.same_as_why}
 
 
 def positive_part(attribution: np.ndarray) -> np.ndarray:

@@ -10,6 +10,12 @@ The reference (``replacement``) is stated with every score: ``blur`` a Gaussian-
 (sigma ``blur_sigma`` pixels), ``mean`` the input's own mean colour, ``zero`` a black picture (0 before
 normalisation; for a spectrogram, the colour of the quietest cells).
 
+**Equivalences.** With the same replacement, unit and steps, LeRF deletion after changing a fraction x of the
+features shows the very picture MoRF insertion shows after 1 - x (the least relevant removed = the most relevant put
+back), so ``deletion_lerf`` repeats ``insertion`` and ``insertion_lerf`` repeats ``deletion`` (the curves are
+mirror images in x, the areas equal up to ties in the ranking and the rounding of the steps). Default metric lists
+keep only the independent ``deletion`` and ``insertion``; the other two are computed when named.
+
 Areas under the curves use the trapezoidal rule on x in [0, 1]. Better: a low MoRF-deletion area (the score falls
 fast when the pixels the map calls important go), a high LeRF-deletion area, a high MoRF-insertion area, a low
 LeRF-insertion area.
@@ -125,6 +131,9 @@ class DeletionLerfMetric(_CurveMetric):
     direction = "higher"
     insertion = False
     most_relevant_first = False
+    same_as = "insertion"
+    same_as_why = ("removing the least relevant fraction x leaves the picture that putting back the most relevant "
+                   "1 - x gives: the same curve mirrored, the same area")
 
 
 class InsertionMetric(_CurveMetric):
@@ -143,6 +152,9 @@ class InsertionLerfMetric(_CurveMetric):
     direction = "lower"
     insertion = True
     most_relevant_first = False
+    same_as = "deletion"
+    same_as_why = ("putting back the least relevant fraction x gives the picture that removing the most relevant "
+                   "1 - x gives: the same curve mirrored, the same area")
 
 
 FAITHFULNESS_METRICS: tuple[type[Metric], ...] = (DeletionMetric, DeletionLerfMetric, InsertionMetric,

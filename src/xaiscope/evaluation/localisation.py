@@ -4,6 +4,10 @@ Ground truth is turned into a ``(S, S)`` bool *region* in model-input space by :
 (a lesion mask stretched to the square like the X-ray; a fake time interval mapped onto spectrogram columns).
 Every score uses the positive part of the map (the evidence *for* the explained class). Chance level, the score of
 a map that knows nothing, is the region's share of the picture for all three; the tables report it beside them.
+
+Not applicable (with the reason, never a number): an input without ground truth (the metric is skipped for it and
+counted), a ground-truth region that falls outside the explained window or is empty, and a map with no positive
+attribution (nothing points anywhere).
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ def relevance_rank(attribution: np.ndarray, region: np.ndarray) -> float:
     return float(region.ravel()[order].mean())
 
 
+#: Why localisation says nothing for an input whose ground-truth region is empty in the explained window.
+EMPTY_REGION = "the ground-truth region is empty in the explained input (no lesion / no fake stretch in this window)"
+#: Why localisation says nothing for a map with no positive attribution.
+NO_POSITIVE = "the map has no positive attribution: it points nowhere"
+
+
 class _LocalisationMetric(Metric):
     category = "localisation"
     direction = "higher"
@@ -55,7 +65,12 @@ class _LocalisationMetric(Metric):
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
         region = np.asarray(case.region, dtype=bool)
-        value = self.score(positive_part(case.attribution), region)
+        if not region.any():
+            return MetricValue.undefined(self.outputs, EMPTY_REGION)
+        positive = positive_part(case.attribution)
+        if not positive.any():
+            return MetricValue.undefined(self.outputs, NO_POSITIVE)
+        value = self.score(positive, region)
         return MetricValue({"score": value}, details={"chance": float(region.mean())})
 
 

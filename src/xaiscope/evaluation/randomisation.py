@@ -11,6 +11,21 @@ with every layer randomised); ``steps=0`` recomputes after every layer.
 *Random logit* (Sixt et al. 2020, Quantus ``RandomLogit``) explains another class, drawn with the seed, instead of
 the explained one.
 
+When a score cannot say anything it is **not applicable**, with the reason, never a number:
+
+* the original map is constant (nothing is ranked);
+* the map of the randomised model, or of the other class, is constant (a rank similarity is undefined: the map did
+  change, but no rank score can say by how much);
+* ``random_logit`` on a model with one class (there is no other class);
+* ``random_logit`` when the other class's map is the exact mirror (negative) of the explained one. On a two-class
+  model seen through the two-logit view ``[-z/2, z/2]`` (or any two-class softmax, where ``p_other = 1 - p``), every
+  method linear in the explained output (gradients, Integrated Gradients, LIME, SHAP, occlusion) gives the other
+  class the negated map *by construction*: the similarity is -1 (signed) or +1 (absolute) whatever the method does,
+  so it measures nothing. The mirror is detected on the maps themselves (``max |a + b| <= 1e-4 max |a|``), not
+  assumed from the method's family, so Grad-CAM, whose ReLU breaks the symmetry, is still scored. We chose this
+  over comparing with a map from a randomly re-initialised head: that is the first step of the cascading
+  randomisation above, already reported, and it asks whether the map depends on the weights, not on the class.
+
 Both report the similarity between the original and the new map as Spearman rank correlation and SSIM; for the
 cascade, the value after the full cascade. **Lower is better**: a map that survives the randomisation of the
 weights it is supposed to explain (Guided Backpropagation is the textbook case) is not explaining the model.
@@ -62,6 +77,23 @@ def model_copy(model: Model) -> Model:
 
 #: Why a sanity check says nothing about a constant (empty) original map: there is no ranking to compare.
 CONSTANT_MAP = "the original map is constant (empty): there is no ranking to compare"
+#: Why the cascade says nothing when the randomised model's map is flat.
+RANDOMISED_CONSTANT = ("the randomised model's map is constant (empty): rank similarity is undefined (the map "
+                       "changed, but no rank score can say by how much)")
+#: Why random_logit says nothing on a model with a single class.
+ONE_CLASS = "the model has one class: there is no other class to explain"
+#: Why random_logit says nothing when the other class's map is the explained one negated.
+TWO_CLASS_MIRROR = ("two-class mirror: the other class's map is the exact negative of this one (both classes share one "
+                    "logit), so the similarity is fixed by construction and measures nothing")
+#: Why random_logit says nothing when the other class's map is flat.
+OTHER_CONSTANT = "the other class's map is constant (empty): rank similarity is undefined"
+
+
+def is_mirror(original: np.ndarray, other: np.ndarray, tolerance: float = 1e-4) -> bool:
+    """Whether ``other`` is ``-original`` up to ``tolerance`` times the largest magnitude (two ``(H, W)`` maps)."""
+    a, b = np.asarray(original, np.float64), np.asarray(other, np.float64)
+    scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(b).max(initial=0.0)))
+    return scale > 0 and float(np.abs(a + b).max()) <= tolerance * scale
 
 
 class CascadingRandomisationMetric(Metric):
@@ -97,6 +129,8 @@ class CascadingRandomisationMetric(Metric):
             if done not in marks:
                 continue
             new = comparable(case.reattribute(model=randomised), absolute)
+            if done == len(layers) and is_constant(new):
+                return MetricValue.undefined(self.outputs, RANDOMISED_CONSTANT)
             cascade.append({"layer": name, "layers_randomised": done, "spearman": rank_correlation(original, new),
                             "ssim": ssim(original, new)})
         last = cascade[-1]
@@ -122,12 +156,19 @@ class RandomLogitMetric(Metric):
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
         others = [k for k in range(len(case.model.classes)) if k != case.target]
+        if not others:
+            return MetricValue.undefined(self.outputs, ONE_CLASS)
         other = int(np.random.default_rng(case.seed).choice(others))
         absolute = params["absolute"]
         original = comparable(case.attribution, absolute)
         if is_constant(original):
             return MetricValue.undefined(self.outputs, CONSTANT_MAP)
-        new = comparable(case.reattribute(target=other), absolute)
+        raw = case.reattribute(target=other)
+        if len(case.model.classes) == 2 and is_mirror(case.attribution, raw):
+            return MetricValue.undefined(self.outputs, TWO_CLASS_MIRROR)
+        new = comparable(raw, absolute)
+        if is_constant(new):
+            return MetricValue.undefined(self.outputs, OTHER_CONSTANT)
         return MetricValue({"spearman": rank_correlation(original, new), "ssim": ssim(original, new)},
                            details={"other_class": case.model.classes[other]})
 

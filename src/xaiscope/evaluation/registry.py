@@ -35,6 +35,13 @@ def get_metric(name: str) -> Metric:
     return METRICS.get(name)
 
 
+def default_metrics(modality: str | None = None, model: Model | None = None) -> list[str]:
+    """Names of the metrics a default evaluation runs: every one available for ``modality`` and ``model``, less those
+    that repeat another by construction (:attr:`Metric.same_as`)."""
+    return [choice.plugin.name for choice in metrics(modality, model)
+            if choice.available and not choice.plugin.same_as]
+
+
 def metrics(modality: str | None = None, model: Model | None = None) -> list[MetricChoice]:
     """Every metric, marked available or not for ``modality`` and ``model`` (either may be None)."""
     return METRICS.choices(model, modality)

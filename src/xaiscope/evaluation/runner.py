@@ -58,8 +58,9 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
         samples: inputs of the model's modality.
         methods: method names (``"gradcam,lime"``, a list, or ``{name: {param: value}}``); ``random`` adds the
             chance-level control.
-        metrics: metric names (same forms; ``{name: {param: value}}`` sets metric parameters); None = all. A metric
-            that does not apply to a sample (wrong modality, no ground truth) is skipped and listed in
+        metrics: metric names (same forms; ``{name: {param: value}}`` sets metric parameters); None = all but those that
+            repeat another by construction (:attr:`~xaiscope.evaluation.base.Metric.same_as`). A metric that does
+            not apply to a sample (wrong modality, no ground truth) is skipped and listed in
             ``result.skipped``.
         ground_truth: per sample, a lesion mask ``(h, w)`` bool at the X-ray's resolution or a fake interval
             ``(start_s, end_s)``; a mapping from sample names or a sequence aligned with ``samples``.
@@ -80,7 +81,8 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
     if not chosen_methods:
         raise EvaluationError("No methods to evaluate.", "Name at least one, e.g. gradcam,lime (`xaiscope methods`).")
     chosen_metrics = {get_metric(name).name: (get_metric(name), params)
-                      for name, params in _named(metrics, list(METRICS)).items()}
+                      for name, params in _named(metrics, [name for name in METRICS
+                                                           if not get_metric(name).same_as]).items()}
     for method, _ in chosen_methods.values():
         reason = method.suits(model)
         if reason:
