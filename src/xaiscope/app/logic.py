@@ -18,6 +18,7 @@ from xaiscope.explainers import Explanation, explain
 from xaiscope.inputs.sample import Modality, Sample
 from xaiscope.models.model import Model, Prediction
 from xaiscope.plugins import ProgressCallback
+from xaiscope.preprocessing.codec import input_shape
 
 
 class LruCache:
@@ -127,8 +128,7 @@ def seconds_per_call(model: Model, batch: int = 8) -> float:
     """Measured seconds one image takes through ``model`` (batches of ``batch``; measured once per model)."""
     with _per_call_lock:
         if id(model) not in _per_call:
-            size = model.card.preprocessing.image_size
-            images = torch.zeros(batch, 3, size, size)
+            images = torch.zeros(batch, *input_shape(model.card.preprocessing))
             with torch.inference_mode():
                 model.class_view(images[:1])
                 started = time.perf_counter()

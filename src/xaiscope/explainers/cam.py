@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, without_inplace_activations
 from xaiscope.explainers.libraries import no_progress_bar, replaced
+from xaiscope.preprocessing.codec import input_shape
 
 if TYPE_CHECKING:
     from xaiscope.models.model import Model
@@ -37,10 +39,19 @@ class CamMethod(Method):
     library = "pytorch-grad-cam"
     cam_class: ClassVar[type[BaseCAM]]
     params: ClassVar[tuple[Param, ...]] = (_LAYER,)
+    input_kinds = ("picture", "xray-gray", "features")
+    needs_gradients = True
+
+    def input_kind_note(self, input_kind: str) -> str:
+        if input_kind == "waveform":
+            return (": a raw-waveform model has no spatial or time-frequency feature grid for a class activation "
+                    "map (use a gradient or occlusion map over time)")
+        return ""
 
     def unsuited_model(self, model: Model) -> str | None:
         if not model.card.cam_target_layer:
-            return "the model card names no convolutional target layer (the network has no spatial feature maps)"
+            return ("the model card names no target layer with a spatial grid (no convolutional feature maps, and no "
+                    "token-to-grid reshape for a transformer)")
         return None
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
@@ -58,7 +69,8 @@ class CamMethod(Method):
                   ) -> AttributionResult:
         layer = self.target_layer(model, params)
         with without_inplace_activations(model.network), self.quiet(), \
-                self.cam_class(model=model.class_view, target_layers=[layer]) as cam:
+                self.cam_class(model=model.class_view, target_layers=[layer],
+                               reshape_transform=token_grid_reshape(model)) as cam:
             cam.compute_input_gradient = True  # gradients exist even when every weight is frozen
             self.configure(cam, params)
             maps = cam(input_tensor=inputs.clone(), targets=[ClassifierOutputTarget(target)])
@@ -125,6 +137,28 @@ class ScoreCamMethod(CamMethod):
         return replaced(score_cam_module, "tqdm", SimpleNamespace(tqdm=no_progress_bar))
 
 
+def token_grid_reshape(model: Model) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The card's token-to-grid reshape for a transformer's target layer, or None for convolutional maps.
+
+    The card's ``source_options["token_grid"]`` is ``{"skip": k, "rows": R, "cols": C, "transpose": bool}``: the
+    layer outputs ``(N, k + R * C, D)`` tokens; the first ``k`` (class and distillation tokens) are dropped and the
+    rest laid out row-major as an ``(N, D, R, C)`` map (``transpose`` swaps the grid's axes, for AST whose
+    frequency-major patches explain a ``(frames, mel_bins)`` input).
+    """
+    grid = model.card.source_options.get("token_grid")
+    if not grid:
+        return None
+    skip, rows, cols, transpose = int(grid["skip"]), int(grid["rows"]), int(grid["cols"]), bool(grid.get("transpose"))
+
+    def reshape(tokens: torch.Tensor) -> torch.Tensor:
+        """``(N, skip + rows * cols, D)`` -> ``(N, D, rows, cols)`` (axes swapped when ``transpose``)."""
+        laid = tokens[:, skip:skip + rows * cols, :].reshape(tokens.size(0), rows, cols, tokens.size(2))
+        laid = laid.permute(0, 3, 1, 2)
+        return laid.transpose(2, 3) if transpose else laid
+
+    return reshape
+
+
 def layer_path(model: Model, params: dict[str, Any]) -> str:
     """The CAM target layer: the ``layer`` parameter, else the model card's."""
     return str(params.get("layer") or model.card.cam_target_layer or "")
@@ -142,16 +176,16 @@ def layer_channels(model: Model, path: str) -> int:
     known = _channels.setdefault(model.network, {})
     if path not in known:
         shapes: list[torch.Size] = []
-        size = model.card.preprocessing.image_size
         with model.lock:
             handle = model.network.get_submodule(path).register_forward_hook(
                 lambda _module, _inputs, output: shapes.append(output.shape))
             try:
                 with torch.inference_mode():
-                    model.network(torch.zeros(1, 3, size, size))
+                    model.network(torch.zeros(1, *input_shape(model.card.preprocessing)))
             finally:
                 handle.remove()
-        known[path] = int(shapes[0][1])
+        # a transformer's tokens (N, T, D) have D channels once laid on their grid; a feature map (N, C, H, W) has C
+        known[path] = int(shapes[0][-1] if model.card.source_options.get("token_grid") else shapes[0][1])
     return known[path]
 
 
