@@ -85,12 +85,14 @@ class SmallCnn(nn.Module):
         return self.head(self.features(inputs).mean(dim=(2, 3)))
 
 
-def onnx_file(path: Path, size: int = 64, outputs: int = 2) -> Path:
-    """A small CNN exported to ONNX (TorchScript exporter, dynamic batch) for ``(N, 3, size, size)`` input."""
+def onnx_file(path: Path, size: int = 64, outputs: int = 2, *, any_size: bool = False) -> Path:
+    """``SmallCnn(outputs)`` (seed 0) exported to ONNX (TorchScript exporter) for ``(N, 3, size, size)`` input, the
+    batch dynamic (and the picture size too when ``any_size``)."""
     torch.manual_seed(0)
     network = SmallCnn(outputs).eval()
+    axes = {0: "batch", 2: "height", 3: "width"} if any_size else {0: "batch"}
     torch.onnx.export(network, (torch.zeros(1, 3, size, size),), str(path), input_names=["pixels"],
-                      output_names=["logits"], dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
+                      output_names=["logits"], dynamic_axes={"pixels": axes, "logits": {0: "batch"}},
                       dynamo=False)
     return path
 

@@ -134,7 +134,7 @@ def _card_for_onnx(path: Path, name: str | None, modality: Modality | None, clas
     from xaiscope.models.sources.onnx import OnnxNetwork, output_count
 
     spec = preprocessing or (AudioSpec() if chosen_modality == "audio" else XraySpec())
-    outputs = output_count(OnnxNetwork(path), spec)
+    outputs = output_count(OnnxNetwork(path), spec, f"'{path.name}'")
     single = outputs == 1 and len(labels) == 2 and not multi_label
     return ModelCard(name=name or path.stem, modality=chosen_modality, architecture="onnx", classes=tuple(labels),
                      num_outputs=1 if single else len(labels), preprocessing=spec,

@@ -20,7 +20,7 @@ from xaiscope.models.card import ModelCard
 from xaiscope.models.model import Model
 from xaiscope.models.sources.common import require
 from xaiscope.preprocessing.codec import input_shape
-from xaiscope.preprocessing.spec import PreprocessingSpec
+from xaiscope.preprocessing.spec import PreprocessingSpec, spec_input_kind
 
 
 class OnnxNetwork(nn.Module):
@@ -71,28 +71,33 @@ def check_fits(network: OnnxNetwork, card: ModelCard, source: str) -> None:
     """Refuse an ONNX graph whose input shape does not fit the card's preprocessing, or whose output count differs.
 
     Raises:
-        WeightsMismatchError: names both shapes.
+        WeightsMismatchError: names both shapes, or both output counts.
     """
-    expected = input_shape(card.preprocessing)
-    dims = network.input_dims
-    fits = len(dims) == len(expected) + 1 and all(
-        not isinstance(dim, int) or dim <= 0 or dim == size for dim, size in zip(dims[1:], expected, strict=True))
-    if not fits:
-        shown = ["N" if not isinstance(d, int) else str(d) for d in dims]
-        raise WeightsMismatchError(
-            f"The ONNX model '{source}' takes input '{network.input_name}' of shape ({', '.join(shown)}), but its "
-            f"card's {card.input_kind} preprocessing makes (N, {', '.join(str(s) for s in expected)}).",
-            "Give a card whose preprocessing (input kind, image size or window length) matches the graph's input.")
-    outputs = output_count(network, card.preprocessing)
+    outputs = output_count(network, card.preprocessing, f"'{source}'")
     if outputs != card.num_outputs:
         raise WeightsMismatchError(f"The ONNX model '{source}' returns {outputs} outputs; its card expects "
                                    f"{card.num_outputs} ({', '.join(card.classes)}).",
                                    "Give the classes in the model's output order.")
 
 
-def output_count(network: OnnxNetwork, spec: PreprocessingSpec) -> int:
-    """How many logits the graph returns for one input row of ``spec``'s shape (one run on zeros)."""
-    return int(network(torch.zeros(1, *input_shape(spec))).shape[-1])
+def output_count(network: OnnxNetwork, spec: PreprocessingSpec, source: str = "") -> int:
+    """How many logits the graph returns for one input row of ``spec``'s shape (one run on zeros).
+
+    Raises:
+        WeightsMismatchError: the graph's input shape does not fit the spec's (both shapes named).
+    """
+    expected = input_shape(spec)
+    dims = network.input_dims
+    fits = len(dims) == len(expected) + 1 and all(
+        not isinstance(dim, int) or dim <= 0 or dim == size for dim, size in zip(dims[1:], expected, strict=True))
+    if not fits:
+        shown = ["N" if not isinstance(d, int) else str(d) for d in dims]
+        raise WeightsMismatchError(
+            f"The ONNX model {source + ' ' if source else ''}takes input '{network.input_name}' of shape "
+            f"({', '.join(shown)}), but the card's {spec_input_kind(spec)} preprocessing makes "
+            f"(N, {', '.join(str(s) for s in expected)}).",
+            "Give a card whose preprocessing (input kind, image size or window length) matches the graph's input.")
+    return int(network(torch.zeros(1, *expected)).shape[-1])
 
 
 class OnnxModel(Model):
