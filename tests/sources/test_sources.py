@@ -265,3 +265,36 @@ def test_import_errors_are_clear(tmp_path, capsys):
                           str(tmp_path / "missing.pt"), "--out", out], capsys)
     assert "missing.pt" in message and "does not exist" in message
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+
+def test_cards_store_kinds_and_older_cards_load_unchanged():
+    from xaiscope.models.card import ModelCard
+    from xaiscope.models.seed import seed_card
+    from xaiscope.preprocessing.spec import FeaturesSpec
+
+    old = seed_card("audio_vgg16").to_dict()
+    for key in ("source", "source_options", "output_kind", "input_kind"):
+        old.pop(key)
+    card = ModelCard.from_dict(old)
+    assert (card.source, card.input_kind, card.output_kind) == ("torchvision", "picture", "single-logit")
+    features = ModelCard(name="ast", modality="audio", architecture="ASTForAudioClassification",
+                         classes=("real", "fake"), num_outputs=2, alert_class="fake", input_kind="features",
+                         preprocessing=FeaturesSpec(extractor="ASTFeatureExtractor",
+                                                    extractor_config={"max_length": 40}, input_name="input_values"),
+                         source="huggingface", source_options={"token_grid": {"skip": 2, "rows": 1, "cols": 3}})
+    assert ModelCard.from_dict(json.loads(json.dumps(features.to_dict()))) == features
+    with pytest.raises(Exception, match="does not fit its 'picture' preprocessing"):
+        card.with_updates(input_kind="waveform")
+
+
+def test_official_torchxrayvision_pickles_load_with_only_their_module_classes(tmp_path):
+    import torchxrayvision as xrv
+
+    from xaiscope.models.sources.xrv import read_xrv_weights
+
+    torch.manual_seed(0)
+    whole = xrv.models.DenseNet(weights=None, num_classes=18, growth_rate=4, block_config=(1, 1, 1, 1),
+                                num_init_features=8)
+    torch.save(whole, tmp_path / "whole.pt")  # how the library's downloads are stored: a pickled module
+    state = read_xrv_weights(tmp_path / "whole.pt")
+    torch.testing.assert_close(state["classifier.weight"], whole.classifier.weight.detach())
