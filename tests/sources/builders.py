@@ -42,6 +42,19 @@ def wav2vec2_directory(folder: Path, labels: tuple[str, ...] = ("real", "fake"))
     return folder
 
 
+def ast_directory(folder: Path, labels: tuple[str, ...] = ("real", "fake")) -> Path:
+    """A 1-layer ASTForAudioClassification on a 48-frame x 32-bin filter bank (2 x 3 patches), plus its extractor."""
+    from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
+
+    torch.manual_seed(0)
+    config = ASTConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                       num_mel_bins=32, max_length=48, frequency_stride=16, time_stride=16, num_labels=len(labels),
+                       id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
+    ASTForAudioClassification(config).save_pretrained(folder)
+    ASTFeatureExtractor(num_mel_bins=32, max_length=48).save_pretrained(folder)
+    return folder
+
+
 def not_a_classifier_directory(folder: Path) -> Path:
     """A Wav2Vec2Model (no classification head) with its feature extractor."""
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model

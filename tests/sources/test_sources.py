@@ -116,6 +116,27 @@ def test_hugging_face_directory_dropped_into_the_models_folder(models_dir, speec
     assert "not one" in unsuited["lime"]
 
 
+def test_hugging_face_audio_spectrogram_transformer_features(tmp_path, models_dir, speech_wav):
+    directory = builders.ast_directory(tmp_path / "ast")
+    assert main(["import", str(directory), "--out", str(models_dir), "--name", "ast_detector",
+                 "--window-seconds", "0.5", "--hop-seconds", "0.5"]) == 0
+    model = load_model("ast_detector")
+    spec = model.card.preprocessing
+    assert (model.input_kind, spec.extractor, spec.input_name) == ("features", "ASTFeatureExtractor", "input_values")
+    assert model.card.source_options["token_grid"] == {"skip": 2, "rows": 2, "cols": 3, "transpose": True}
+    sample = load_input(speech_wav)
+    assert len(model.predict(sample).windows) == 4  # 1.6 s in 0.5 s windows: 0, 0.5, 1.0, and one flush at the end
+    unsuited = {}
+    for choice in methods(model=model):
+        if not choice.available:
+            unsuited[choice.plugin.name] = choice.reason
+            continue
+        explanation = explain(model, sample, choice.plugin.name, **FAST.get(choice.plugin.name, {}))
+        assert explanation.attribution.shape == (48, 32)  # (frames, mel bins), CAM through the token grid too
+        assert np.isfinite(explanation.attribution).all()
+    assert set(unsuited) == {"scorecam", "lime", "shap", "kernel_shap"}
+
+
 def test_timm_name_plus_weights(tmp_path, models_dir, xray_png):
     weights = builders.timm_weights(tmp_path / "tiny_vit.pt", "test_vit", 2)
     assert main(["import", "test_vit", "--source", "timm", "--weights", str(weights), "--modality", "xray",

@@ -72,6 +72,8 @@ class CamMethod(Method):
                 self.cam_class(model=model.class_view, target_layers=[layer],
                                reshape_transform=token_grid_reshape(model)) as cam:
             cam.compute_input_gradient = True  # gradients exist even when every weight is frozen
+            if inputs.ndim == 3:  # a features matrix (1, A, B): maps are resized to (A, B), not to an image's size
+                cam.get_target_width_height = lambda tensor: (int(tensor.size(-1)), int(tensor.size(-2)))
             self.configure(cam, params)
             maps = cam(input_tensor=inputs.clone(), targets=[ClassifierOutputTarget(target)])
         return AttributionResult(attribution=maps[0].astype("float32"), extras={"layer": layer_path(model, params)})
@@ -125,6 +127,12 @@ class ScoreCamMethod(CamMethod):
     summary = "Each channel map masks the input; weights are the class scores of the masked inputs (Wang et al. 2020)."
     cam_class = ScoreCAM
     params = (_LAYER, Param("batch_size", int, 16, "Masked images per forward pass.", 1, 512))
+    input_kinds = ("picture", "xray-gray")  # pytorch-grad-cam masks channel-first images only
+
+    def input_kind_note(self, input_kind: str) -> str:
+        if input_kind == "features":
+            return ": Score-CAM masks channel-first images with its maps, and a features matrix has no channels"
+        return super().input_kind_note(input_kind)
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1 + layer_channels(model, layer_path(model, params))
