@@ -39,7 +39,7 @@ class CamMethod(Method):
     library = "pytorch-grad-cam"
     cam_class: ClassVar[type[BaseCAM]]
     params: ClassVar[tuple[Param, ...]] = (_LAYER,)
-    input_kinds = ("picture", "xray-gray", "features")
+    input_kinds: ClassVar[tuple[str, ...]] = ("picture", "xray-gray", "features")
     needs_gradients = True
 
     def input_kind_note(self, input_kind: str) -> str:
@@ -50,8 +50,8 @@ class CamMethod(Method):
 
     def unsuited_model(self, model: Model) -> str | None:
         if not model.card.cam_target_layer:
-            return ("the model card names no target layer with a spatial grid (no convolutional feature maps, and no "
-                    "token-to-grid reshape for a transformer)")
+            return ("the model card names no convolutional target layer (the network has no spatial feature maps, and "
+                    "no token-to-grid reshape for a transformer)")
         return None
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
