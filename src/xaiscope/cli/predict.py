@@ -65,6 +65,9 @@ def print_prediction(prediction: Any, model: Any) -> None:
     out.print(f"  verdict: [{style}]{prediction.label}[/{style}] (P={prediction.confidence:.3f}); "
               f"combined by {prediction.combined_by}")
     out.print("  " + "  ".join(f"P({label})={value:.4f}" for label, value in prediction.probabilities.items()))
+    if prediction.output_kind == "multi-label":
+        present = ", ".join(prediction.present_labels) or "none"
+        out.print(f"  labels are independent (one sigmoid each, not summing to 1); at P >= 0.5: {present}")
     if len(prediction.windows) > 1:
         table = Table(title="  per-window timeline", title_justify="left", box=None, padding=(0, 1))
         for column in ("#", "start s", "end s", *(f"P({label})" for label in model.classes)):

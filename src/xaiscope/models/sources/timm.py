@@ -17,8 +17,8 @@ from xaiscope.models.sources.common import require, three, traced_cam_layer
 from xaiscope.preprocessing.spec import IMAGENET_MEAN, IMAGENET_STD, AudioSpec, PreprocessingSpec, XraySpec
 
 
-def build_network(name: str, num_outputs: int) -> nn.Module:
-    """``timm.create_model(name, pretrained=False, num_classes=num_outputs)``, eval mode.
+def check_name(name: str) -> Any:
+    """The timm module, once ``name`` is known to be one of its models.
 
     Raises:
         UnknownModelError: timm has no model of that name (similar names are suggested).
@@ -29,6 +29,17 @@ def build_network(name: str, num_outputs: int) -> nn.Module:
         similar = timm.list_models(f"*{name.split('.')[0][:6]}*")[:8]
         raise UnknownModelError(f"timm has no model called '{name}'.",
                                 f"Use a name from timm.list_models(){': ' + ', '.join(similar) if similar else ''}.")
+    return timm
+
+
+def build_network(name: str, num_outputs: int) -> nn.Module:
+    """``timm.create_model(name, pretrained=False, num_classes=num_outputs)``, eval mode.
+
+    Raises:
+        UnknownModelError: timm has no model of that name (similar names are suggested).
+        MissingExtraError: timm is not installed.
+    """
+    timm = check_name(name)
     network: nn.Module = timm.create_model(name, pretrained=False, num_classes=num_outputs)
     return network.eval()
 
@@ -60,6 +71,7 @@ def import_timm(name: str, weights: Path, *, modality: Modality, classes: list[s
     Raises:
         UnknownModelError, WeightsMismatchError, NotACheckpointError, UnsafeCheckpointError, MissingExtraError.
     """
+    check_name(name)  # an unknown name is named before the weights are read
     state = read_state_dict(weights)
     num_outputs = 1 if len(classes) == 2 and not multi_label and head_outputs(state) == 1 else len(classes)
     network = build_network(name, num_outputs)
