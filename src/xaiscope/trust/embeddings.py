@@ -2,7 +2,9 @@
 
 The embedding of a model input is what enters the classification head (the card architecture's final
 ``nn.Linear``): for MobileNetV2 the 1280 pooled features, for DenseNet121 1024, ResNet50 2048, VGG16 and AlexNet
-4096. It is captured by a forward pre-hook on the head, so classifying and embedding cost one forward pass.
+4096. A head that takes a feature map (SqueezeNet's 1x1 convolution) gets it averaged over its spatial axes, so the
+embedding stays one value per channel (a flattened 512 x 13 x 13 map would need an 86,528-square covariance). It is
+captured by a forward pre-hook on the head, so classifying and embedding cost one forward pass.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def penultimate_features(model: Any) -> Iterator[list[torch.Tensor]]:
     captured: list[torch.Tensor] = []
 
     def keep(_module: torch.nn.Module, args: tuple[Any, ...]) -> None:
-        captured.append(args[0].detach().flatten(1).float().cpu())
+        features = args[0].detach()
+        if features.dim() > 2:  # a convolutional head (SqueezeNet) takes a feature map: pool it as a linear head would
+            features = features.mean(dim=tuple(range(2, features.dim())))
+        captured.append(features.float().cpu())
 
     with model.lock:
         handle = head_module(model).register_forward_pre_hook(keep)
