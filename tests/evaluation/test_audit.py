@@ -153,10 +153,26 @@ def test_torchrun_two_processes_shard_the_audit_and_merge_the_scores_of_one_proc
         with (folder / "scores.csv").open() as handle:
             return [row[:6] for row in csv.reader(handle)]  # seconds and model calls aside
 
-    assert scores(tmp_path / "two") == scores(tmp_path / "one") and len(scores(tmp_path / "one")) > 5
+    def close(a: object, b: object) -> bool:
+        """Equal, numbers to 1e-5 relative: a process of torchrun runs torch on one thread, the lone run on two,
+        so sums are added in another order (the last bits of float32 differ)."""
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a if k != "seconds")
+        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+        for value in (a, b):
+            if isinstance(value, str):
+                try:
+                    float(value)
+                except ValueError:
+                    return a == b
+        if isinstance(a, str | int | float) and isinstance(b, str | int | float) and not isinstance(a, bool):
+            return float(a) == pytest.approx(float(b), rel=1e-5, abs=1e-9, nan_ok=True)
+        return a == b
+
+    assert close(scores(tmp_path / "two"), scores(tmp_path / "one")) and len(scores(tmp_path / "one")) > 5
     assert (tmp_path / "two" / "audit.html").is_file()
     merged_two = json.loads((tmp_path / "two" / "audit.json").read_text())
     merged_one = json.loads((tmp_path / "one" / "audit.json").read_text())
-    for a, b in zip(merged_two["summary"], merged_one["summary"], strict=True):
-        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
-    assert merged_two["comparisons"] == merged_one["comparisons"]
+    assert close(merged_two["summary"], merged_one["summary"])
+    assert close(merged_two["comparisons"], merged_one["comparisons"])

@@ -61,7 +61,7 @@ def test_the_cli_gives_a_verdict_or_a_clear_message(case: Case, case_files: dict
         assert status == 0, both
         assert "verdict:" in captured.out
         if case.key == "quarter-second":  # classified, with the stated warning beside the verdict
-            assert "warning:" in captured.out and "shorter than" in captured.out
+            assert "WARNING:" in captured.out and "shorter than" in captured.out
     else:
         assert status == 2, both
         assert "Error:" in captured.err and "What to do:" in captured.err
