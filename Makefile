@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall whenever pyproject.toml changes. torch/torchvision come from pip's own index or local cache.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,models,onnx-export]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

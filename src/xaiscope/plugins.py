@@ -103,7 +103,10 @@ class Plugin:
         label: display label.
         summary: one line on what it does or means.
         library: who computes it.
-        modalities: the input kinds it suits.
+        modalities: the modalities it suits (``audio``, ``xray``).
+        input_kinds: the models' input kinds it suits (``picture``, ``waveform``, ``features``, ``xray-gray``).
+        output_kinds: the models' output kinds it suits (``single-logit``, ``softmax``, ``multi-label``).
+        needs_gradients: True when it differentiates the model (PyTorch only; a black box such as ONNX cannot).
         params: declared parameters.
         presets: named sets of parameter values (e.g. ``earlier-tool``).
         error: the exception class raised for bad names and parameters.
@@ -114,6 +117,9 @@ class Plugin:
     summary: ClassVar[str]
     library: ClassVar[str] = "xaiscope"
     modalities: ClassVar[tuple[str, ...]] = ("audio", "xray")
+    input_kinds: ClassVar[tuple[str, ...]] = ("picture",)
+    output_kinds: ClassVar[tuple[str, ...]] = ("single-logit", "softmax", "multi-label")
+    needs_gradients: ClassVar[bool] = False
     params: ClassVar[tuple[Param, ...]] = ()
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     error: ClassVar[type[XaiscopeError]] = XaiscopeError
@@ -126,7 +132,20 @@ class Plugin:
         modality = modality or (model.card.modality if model is not None else None)
         if modality is not None and modality not in self.modalities:
             return f"does not apply to {modality} inputs (only {'/'.join(self.modalities)})"
-        return self.unsuited_model(model) if model is not None else None
+        if model is None:
+            return None
+        if model.input_kind not in self.input_kinds:
+            return (f"{model.name} takes {model.input_kind} input; this works on {' or '.join(self.input_kinds)} "
+                    "input only" + self.input_kind_note(model.input_kind))
+        if model.output_kind not in self.output_kinds:
+            return f"{model.name} is a {model.output_kind} model; this suits {' or '.join(self.output_kinds)} models"
+        if self.needs_gradients and not model.differentiable:
+            return model.black_box_reason or f"{model.name} runs as a black box: this needs PyTorch gradients"
+        return self.unsuited_model(model)
+
+    def input_kind_note(self, input_kind: str) -> str:
+        """Why an input kind is not suited, beyond "not listed" (e.g. ``: a waveform has no spatial grid``)."""
+        return ""
 
     def unsuited_model(self, model: Model) -> str | None:
         """Why this plug-in cannot be used with ``model`` whatever the input (None when it can); override."""
@@ -160,7 +179,9 @@ class Plugin:
     def describe(self) -> dict[str, Any]:
         """JSON-ready metadata."""
         return {"name": self.name, "label": self.label, "summary": self.summary, "library": self.library,
-                "modalities": list(self.modalities), "params": [param.describe() for param in self.params],
+                "modalities": list(self.modalities), "input_kinds": list(self.input_kinds),
+                "output_kinds": list(self.output_kinds), "needs_gradients": self.needs_gradients,
+                "params": [param.describe() for param in self.params],
                 "presets": self.presets}
 
 

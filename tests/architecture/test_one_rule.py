@@ -13,14 +13,16 @@ from xaiscope.maps import grid_labels, rank_correlation, slic_labels
 from xaiscope.models.model import combine_windows
 from xaiscope.models.seed import seed_card
 from xaiscope.preprocessing import reference_input
-from xaiscope.preprocessing.spec import IMAGENET_MEAN, IMAGENET_STD
+from xaiscope.preprocessing.codec import codec_for
+from xaiscope.preprocessing.spec import IMAGENET_MEAN, IMAGENET_STD, XraySpec
 
 
 def test_one_black_reference_for_gradient_baselines_and_deletion_curves():
     inputs = torch.randn(1, 3, 32, 32)
-    explainer_black = baseline_for(inputs, "black", IMAGENET_MEAN, IMAGENET_STD)
-    metric_black = reference_input(inputs, REPLACEMENTS["zero"], IMAGENET_MEAN, IMAGENET_STD)
+    explainer_black = baseline_for(inputs, "black", XraySpec())
+    metric_black = codec_for(XraySpec()).reference(inputs, REPLACEMENTS["zero"])
     torch.testing.assert_close(explainer_black, metric_black)
+    torch.testing.assert_close(metric_black, reference_input(inputs, "black", IMAGENET_MEAN, IMAGENET_STD))
     # black before normalisation: un-normalised it is 0 in every channel
     picture = explainer_black[0].permute(1, 2, 0) * torch.tensor(IMAGENET_STD) + torch.tensor(IMAGENET_MEAN)
     assert float(picture.abs().max()) < 1e-6

@@ -57,6 +57,11 @@ def choose_input(modality: Modality) -> tuple[Sample | None, Any]:
     return cached_sample(upload.getvalue(), upload.name, modality), None
 
 
+def model_label(card: Any) -> str:
+    """``name (source architecture; input kind -> output kind)`` for the model selectbox."""
+    return f"{card.name} ({card.source} {card.architecture}; {card.input_kind} -> {card.output_kind})"
+
+
 def choose_model(modality: str) -> Any:
     """A selectbox of the present models of this modality, the card one click away."""
     entries = [entry for entry in discover()[0] if entry.present and entry.card.modality == modality]
@@ -66,7 +71,7 @@ def choose_model(modality: str) -> Any:
         return None
     names = [entry.card.name for entry in entries]
     name = st.selectbox("Model", names, key=f"model-{modality}",
-                        format_func=lambda n: f"{n} ({next(e.card.architecture for e in entries if e.card.name == n)})")
+                        format_func=lambda n: model_label(next(e.card for e in entries if e.card.name == n)))
     model = load_model(name)
     with st.expander("Model card"):
         st.warning(plain(model.card.intended_use))

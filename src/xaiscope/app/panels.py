@@ -13,6 +13,7 @@ from xaiscope.app.banner import show_banner, show_trust_facts
 from xaiscope.app.logic import LruCache, cached_prediction, cached_recording_picture, rank_agreement
 from xaiscope.app.text import plain
 from xaiscope.inputs import AudioSample
+from xaiscope.preprocessing.spec import AudioSpec, XraySpec
 from xaiscope.views import AudioView, overlay
 from xaiscope.views.export import explanation_files
 from xaiscope.views.overlay import to_gray
@@ -123,12 +124,15 @@ def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCa
     zoom = controls[2].slider("Zoom", 1.0, 8.0, 1.0, 0.5, key="zoom")
     centre_x = controls[3].slider("Zoom centre x", 0.0, 1.0, 0.5, 0.05, key="zoom-x", disabled=zoom <= 1)
     centre_y = controls[3].slider("Zoom centre y", 0.0, 1.0, 0.5, 0.05, key="zoom-y", disabled=zoom <= 1)
-    base = _base_image(sample, chosen)
-    shown = overlay(base, chosen.attribution, opacity=opacity) if show_map else np.asarray(base)
-    st.image(_zoomed(shown, zoom, centre_x, centre_y), caption=f"{chosen.label} — {chosen.target_class}",
-             width="stretch")
+    spectrogram = isinstance(model.card.preprocessing, AudioSpec)  # the time-frequency views need a spectrogram picture
+    if chosen.attribution.shape[0] > 1:
+        base = _base_image(sample, chosen) if spectrogram or isinstance(model.card.preprocessing, XraySpec) \
+            else to_gray(chosen.picture)
+        shown = overlay(base, chosen.attribution, opacity=opacity) if show_map else np.asarray(base)
+        st.image(_zoomed(shown, zoom, centre_x, centre_y), caption=f"{chosen.label} — {chosen.target_class}",
+                 width="stretch")
     keep = 0.2
-    if isinstance(sample, AudioSample):
+    if isinstance(sample, AudioSample) and spectrogram:
         keep = st.slider("Kept fraction for listening", 0.05, 1.0, 0.2, 0.05, key="keep",
                          help="listen.wav keeps this fraction of the picture with the highest attribution.")
     files = _files(files_cache, chosen, sample, model.card.preprocessing, opacity, keep)
@@ -136,7 +140,9 @@ def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCa
 
     record = json.loads(files["record.json"])
     st.info(plain(record["summary"]))
-    if isinstance(sample, AudioSample):
+    if "time.png" in files:  # a waveform model: its map over the seconds of the window
+        st.image(files["time.png"], caption="attribution over time (red = for, blue = against)", width="stretch")
+    if isinstance(sample, AudioSample) and spectrogram:
         st.image(files["timefreq.png"], caption="attribution on time (s) and frequency (Hz, mel scale)",
                  width="stretch")
         view = AudioView.build(chosen, sample, model.card.preprocessing)

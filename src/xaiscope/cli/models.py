@@ -22,11 +22,27 @@ def register(commands: Any) -> None:
     archs.add_argument("--json", action="store_true", help="print JSON instead of a list")
     archs.set_defaults(handler=run_archs)
 
-    importer = commands.add_parser("import", help="convert a torchvision state_dict into a safetensors checkpoint")
-    importer.add_argument("file", type=Path, metavar="FILE.pt")
-    importer.add_argument("--arch", required=True, help="torchvision architecture, e.g. vgg16, densenet121")
-    importer.add_argument("--modality", required=True, choices=("audio", "xray"))
-    importer.add_argument("--classes", required=True, help="class names in output order, comma-separated")
+    importer = commands.add_parser(
+        "import", help="add a model: a torchvision state_dict, a timm or torchxrayvision name plus weights, a Hugging "
+                       "Face directory, or an ONNX file plus a card")
+    importer.add_argument("file", metavar="FILE|DIR|NAME",
+                          help="torchvision state_dict (.pt/.pth), Hugging Face model directory, .onnx file, or a "
+                               "timm / torchxrayvision model name (with --source and --weights)")
+    importer.add_argument("--source", choices=("torchvision", "timm", "huggingface", "torchxrayvision", "onnx"),
+                          help="where the model comes from (default: a directory is huggingface, .onnx is onnx, "
+                               "anything else torchvision)")
+    importer.add_argument("--weights", type=Path, help="timm / torchxrayvision: the local weights file")
+    importer.add_argument("--card", type=Path, help="onnx: the model card JSON (else made from --modality/--classes)")
+    importer.add_argument("--arch", help="torchvision architecture, e.g. vgg16, densenet121")
+    importer.add_argument("--modality", choices=("audio", "xray"),
+                          help="audio or xray (torchvision, timm, onnx; a Hugging Face image classifier: default xray)")
+    importer.add_argument("--classes", help="class names in output order, comma-separated (torchvision, timm, onnx)")
+    importer.add_argument("--multi-label", action="store_true",
+                          help="timm / onnx: the outputs are independent labels, one sigmoid each")
+    importer.add_argument("--window-seconds", type=float, default=2.0,
+                          help="Hugging Face audio models: analysis window (default 2)")
+    importer.add_argument("--hop-seconds", type=float, default=1.0,
+                          help="Hugging Face audio models: step between windows (default 1)")
     importer.add_argument("--name", help="model name (default: the file name without extension)")
     importer.add_argument("--out", type=Path, default=Path("weights"), help="output folder (default ./weights)")
     importer.add_argument("--alert-class", help="the class to warn about (default: guessed from the names)")
@@ -44,12 +60,14 @@ def run_models(args: argparse.Namespace) -> int:
         print(json.dumps({"models": [entry.to_dict() for entry in entries], "problems": problems}, indent=2))
         return 0
     table = Table(title="Models", title_justify="left")
-    for column in ("name", "modality", "architecture", "classes (output order)", "origin", "weights"):
+    for column in ("name", "modality", "source / architecture", "input -> output", "classes (output order)",
+                   "origin", "weights"):
         table.add_column(column, overflow="fold")
     for entry in entries:
         weights = str(entry.weights_path) if entry.present else "[red]missing[/red]"
-        table.add_row(entry.card.name, entry.card.modality, entry.card.architecture, ", ".join(entry.card.classes),
-                      entry.origin, weights)
+        card = entry.card
+        table.add_row(card.name, card.modality, f"{card.source} {card.architecture}",
+                      f"{card.input_kind} -> {card.output_kind}", ", ".join(card.classes), entry.origin, weights)
     out.print(table)
     out.print("Searched, in order: " + ", ".join(str(folder) for folder in entries[0].searched))
     out.print("Put the earlier tool's weights/<key>.pt files in ./weights or a folder named by XAISCOPE_MODELS.")
@@ -67,16 +85,22 @@ def run_archs(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from xaiscope.models import import_state_dict
+    from xaiscope.models import ModelCard
+    from xaiscope.models.sources import import_model
     from xaiscope.preprocessing.spec import AudioSpec
 
-    classes = [part.strip() for part in args.classes.split(",") if part.strip()]
-    if len(classes) < 2:
+    classes = [part.strip() for part in args.classes.split(",") if part.strip()] if args.classes else None
+    if classes is not None and len(classes) < 2:
         raise XaiscopeError("--classes needs at least two class names, in output order.",
                             "For the earlier tool's audio models: --classes fake,real")
     preprocessing = AudioSpec(renderer=args.renderer) if args.renderer and args.modality == "audio" else None
-    weights = import_state_dict(args.file, architecture=args.arch, modality=args.modality, classes=classes,
-                                output_dir=args.out, name=args.name, alert_class=args.alert_class,
-                                cam_target_layer=args.cam_layer, preprocessing=preprocessing)
-    out.print(f"Wrote {weights} and {weights.with_suffix('.json')}")
+    options = {"window_seconds": args.window_seconds, "hop_seconds": args.hop_seconds} \
+        if (args.source == "huggingface" or (args.source is None and Path(args.file).is_dir())) else {}
+    written = import_model(args.source, args.file, output_dir=args.out, weights=args.weights, name=args.name,
+                           modality=args.modality, classes=classes, multi_label=args.multi_label,
+                           alert_class=args.alert_class, cam_target_layer=args.cam_layer,
+                           card=ModelCard.load(args.card) if args.card else None, preprocessing=preprocessing,
+                           architecture=args.arch, **options)
+    card = written / "xaiscope-card.json" if written.is_dir() else written.with_suffix(".json")
+    out.print(f"Wrote {written} and {card}")
     return 0

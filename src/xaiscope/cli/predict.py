@@ -77,6 +77,9 @@ def print_prediction(prediction: Prediction, model: Model) -> None:
     out.print(f"  {familiarity_line(prediction)}", markup=False, highlight=False)
     for line in check_lines(prediction):
         out.print(f"    {line}", markup=False, highlight=False)
+    if prediction.output_kind == "multi-label":
+        present = ", ".join(prediction.present_labels) or "none"
+        out.print(f"  labels are independent (one sigmoid each, not summing to 1); at P >= 0.5: {present}")
     if len(prediction.windows) > 1:
         table = Table(title="  per-window timeline", title_justify="left", box=None, padding=(0, 1))
         for column in ("#", "start s", "end s", *(f"P({label})" for label in model.classes)):

@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from xaiscope.preprocessing import PreprocessingSpec, spec_to_dict
+from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, XraySpec, spec_to_dict
 
 CACHE_FORMAT = 1
 
@@ -57,6 +57,8 @@ class TensorCache:
         description = self.folder / "spec.json"
         if not description.exists():
             _atomic_write(description, (json.dumps(spec_to_dict(spec), indent=2) + "\n").encode())
+        if not isinstance(spec, AudioSpec | XraySpec):
+            raise TypeError(f"the tensor cache holds normalised pictures, not {spec.kind} inputs")
         self._mean = np.asarray(spec.mean, np.float32)[:, None, None]
         self._std = np.asarray(spec.std, np.float32)[:, None, None]
         self.hits = 0

@@ -230,11 +230,8 @@ def worst_cases(model: Model, source: AuditSource, summary: AuditSummary) -> dic
     """
     from xaiscope.explainers.api import explain
     from xaiscope.inputs import load_input
-    from xaiscope.preprocessing import window_input
-    from xaiscope.preprocessing.picture import unnormalise
     from xaiscope.views.overlay import overlay, png_bytes
 
-    spec = model.card.preprocessing
     by_index = {item.index: item for item in source.inputs}
     settings = summary.settings
     found: dict[str, list[WorstCase]] = {}
@@ -245,8 +242,9 @@ def worst_cases(model: Model, source: AuditSource, summary: AuditSummary) -> dic
             window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
             explanation = explain(model, sample, method, settings["target"], window=window, seed=settings["seed"],
                                   **settings["methods"][method])
-            picture = unnormalise(window_input(sample, spec, window).tensor, spec.mean, spec.std)
-            image = overlay((picture * 255).astype(np.uint8), np.asarray(explanation.attribution), opacity=0.6)
+            if explanation.attribution.ndim != 2 or explanation.picture.ndim != 3:
+                continue  # a map over time (waveform model) has no picture to lay it on
+            image = overlay(explanation.picture, np.asarray(explanation.attribution), opacity=0.6)
             found.setdefault(method, []).append((key, value, png_bytes(image)))
     return found
 

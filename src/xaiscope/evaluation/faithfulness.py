@@ -31,7 +31,8 @@ import torch
 from xaiscope.evaluation.base import Case, Metric, MetricValue, Param
 from xaiscope.explainers.base import Method
 from xaiscope.maps import grid_labels, slic_labels
-from xaiscope.preprocessing.picture import Reference, reference_input, unnormalise
+from xaiscope.preprocessing.codec import codec_for
+from xaiscope.preprocessing.picture import Reference
 
 if TYPE_CHECKING:
     from xaiscope.models.model import Model
@@ -73,9 +74,9 @@ def perturbation_curve(case: Case, params: dict[str, Any], *, insertion: bool, m
     Returns:
         ``(2, steps + 1)``: fraction of features changed (0..1) and the explained class's probability.
     """
-    spec = case.model.card.preprocessing
+    codec = codec_for(case.model.card.preprocessing)
     inputs = case.inputs
-    labels = feature_map(unnormalise(inputs, spec.mean, spec.std), params)
+    labels = feature_map(codec.to_picture(inputs), params)
     order = feature_order(case.attribution, labels, most_relevant_first)
     steps = params["steps"]
     counts = np.round(np.linspace(0, len(order), steps + 1)).astype(int)
@@ -83,8 +84,7 @@ def perturbation_curve(case: Case, params: dict[str, Any], *, insertion: bool, m
     rank[order] = np.arange(len(order))
     pixel_rank = torch.from_numpy(rank[labels])  # (H, W): when each pixel's feature is changed
     changed = torch.stack([pixel_rank < count for count in counts])[:, None].float()  # (steps + 1, 1, H, W)
-    reference = reference_input(inputs, REPLACEMENTS[params["replacement"]], spec.mean, spec.std,
-                                blur_sigma=params["blur_sigma"])
+    reference = codec.reference(inputs, REPLACEMENTS[params["replacement"]], blur_sigma=params["blur_sigma"])
     start, end = (reference, inputs) if insertion else (inputs, reference)
     batch = start * (1 - changed) + end * changed  # (steps + 1, 3, H, W)
     probability = case.probabilities(batch, params["batch_size"])[:, case.target]

@@ -25,7 +25,8 @@ from PIL import Image
 
 from xaiscope.evaluation.base import EvaluationError
 from xaiscope.inputs.sample import AudioSample, Sample, XraySample
-from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, column_times, window_clip
+from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, XraySpec, column_times, window_clip
+from xaiscope.preprocessing.spec import XrayGraySpec
 
 GroundTruth = np.ndarray | tuple[float, float]
 
@@ -61,6 +62,9 @@ def region_for(sample: Sample, spec: PreprocessingSpec, window: int, truth: Grou
     if not isinstance(sample, XraySample) or isinstance(truth, tuple):
         raise EvaluationError(f"The ground truth of '{sample.name}' does not fit its kind of input.",
                               "Give a lesion mask for an X-ray and a fake interval [start_s, end_s] for a recording.")
+    if not isinstance(spec, XraySpec | XrayGraySpec):
+        raise EvaluationError(f"The model's input is not an X-ray picture, so the lesion mask of '{sample.name}' "
+                              "cannot be placed on it.", "Evaluate localisation with an X-ray model.")
     mask = np.asarray(truth)
     if mask.ndim != 2 or mask.shape != sample.image.shape:
         raise EvaluationError(f"The lesion mask of '{sample.name}' has shape {mask.shape}, the X-ray "

@@ -4,8 +4,8 @@
 >>> explanation.attribution.shape                               # (224, 224), signed, model-input space
 
 Every method sees the model through ``model.class_view`` (one logit per class; a single-logit model ``z`` becomes
-the two logits ``[-z/2, z/2]``, whose softmax is ``[1 - sigmoid(z), sigmoid(z)]``), so "explain class k" means
-the same in every library.
+the two logits ``[-z/2, z/2]``, whose softmax is ``[1 - sigmoid(z), sigmoid(z)]``; a multi-label model's label k is
+``z_k / 2``, the "present" logit of its own two-logit view), so "explain class k" means the same in every library.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from xaiscope.explainers.registry import get_method
 from xaiscope.inputs.sample import Sample
 from xaiscope.models.model import Model
 from xaiscope.plugins import CallMeter, ProgressCallback, parse_target
-from xaiscope.preprocessing import Window, unnormalise, window_input
+from xaiscope.preprocessing import Window, window_input
+from xaiscope.preprocessing.codec import codec_for
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,10 @@ class Explanation:
 
     Attributes:
         method, label, family: the method's registry name, display label and family.
-        attribution: ``(H, W)`` float32 signed map in model-input space (positive = for ``target_class``).
-        picture: ``(H, W, 3)`` uint8, the model-input picture that was explained (spectrogram or resized X-ray).
+        attribution: float32 signed map in model-input space (positive = for ``target_class``): ``(H, W)`` for
+            pictures and gray X-rays, the features matrix, or ``(1, n_samples)`` over time for a waveform model.
+        picture: ``(H, W, 3)`` uint8, the model input seen as a picture (spectrogram, resized X-ray, the scaled
+            features matrix; for a waveform a ``(1, n_samples, 3)`` strip of its absolute amplitude).
         target, target_class, target_probability: the explained class and its probability for this input.
         probabilities: every class's probability for this input (calibrated as the verdict is, when the card
             holds a temperature).
@@ -131,7 +134,7 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         with meter.watch(model.class_view):
             result = chosen.attribute(model, inputs, target_index, values, seed)
         seconds = time.perf_counter() - started
-    picture = np.round(unnormalise(inputs, spec.mean, spec.std) * 255).astype(np.uint8)
+    picture = np.round(codec_for(spec).to_picture(inputs) * 255).astype(np.uint8)
     attribution = np.nan_to_num(np.asarray(result.attribution, dtype=np.float32))
     return Explanation(
         method=chosen.name, label=chosen.label, family=chosen.family, attribution=attribution, picture=picture,

@@ -35,7 +35,8 @@ class AttributionResult:
     """What :meth:`Method.attribute` returns.
 
     Attributes:
-        attribution: shape ``(H, W)``, float32, signed, in model-input space (positive = for the target class).
+        attribution: float32, signed, in model-input space (positive = for the target class): ``(H, W)`` for pictures
+            and gray X-rays, the ``(A, B)`` matrix for features, ``(1, n_samples)`` over time for waveforms.
         extras: method-specific arrays for the views, e.g. ``segments`` (``(H, W)`` int superpixel labels).
     """
 
@@ -65,7 +66,8 @@ class Method(Plugin):
 
         Args:
             model: the :class:`~xaiscope.models.Model`; use ``model.class_view`` (one logit per class).
-            inputs: shape ``(1, 3, H, W)``, the normalised model input.
+            inputs: one row of model input (``(1, 3, H, W)`` normalised picture, ``(1, 1, H, W)`` gray X-ray,
+                ``(1, A, B)`` features, ``(1, n)`` waveform; see ``model.input_kind``).
             target: class index to explain.
             params: validated parameters (every declared one present).
             seed: seed of every random source the method uses.
@@ -75,6 +77,10 @@ class Method(Plugin):
     def describe(self) -> dict[str, Any]:
         """JSON-ready metadata."""
         return {**super().describe(), "family": self.family, "seeded": self.seeded}
+
+
+#: What every gradient or CAM method says about a black box, unless the model gives its own reason.
+NEEDS_PYTORCH = "runs as a black box: gradient and CAM methods need PyTorch"
 
 
 _INPLACE_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh)
@@ -99,5 +105,14 @@ def without_inplace_activations(network: nn.Module) -> Iterator[None]:
 
 
 def channel_sum(attribution: torch.Tensor) -> np.ndarray:
-    """``(1, 3, H, W)`` attribution -> ``(H, W)`` float32 summed over colour channels (sign kept)."""
-    return attribution.detach().float().sum(dim=1)[0].cpu().numpy().astype(np.float32)
+    """An input-shaped attribution -> the explanation's map, float32, sign kept.
+
+    ``(1, C, H, W)`` pictures and gray X-rays -> ``(H, W)`` summed over channels; ``(1, A, B)`` features -> the
+    ``(A, B)`` matrix; ``(1, n)`` waveforms -> ``(1, n)``, one value per sample (a map over time).
+    """
+    values = attribution.detach().float()
+    if values.ndim == 4:
+        values = values.sum(dim=1)[0]
+    elif values.ndim == 3:
+        values = values[0]
+    return values.cpu().numpy().astype(np.float32)

@@ -19,6 +19,7 @@ with every channel, stays with pytorch-grad-cam's batched implementation.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,7 @@ import torch
 
 from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, without_inplace_activations
 from xaiscope.explainers.libraries import no_progress_bar, replaced
+from xaiscope.preprocessing.codec import input_shape
 
 if TYPE_CHECKING:
     from xaiscope.models.model import Model
@@ -35,15 +37,18 @@ _LAYER = Param("layer", str, "", "Target layer (dotted module path); empty = the
 
 
 def layer_signals(model: Model, layer: torch.nn.Module, inputs: torch.Tensor, target: int, gradients: bool,
+                  reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """One forward pass (and, with ``gradients``, a backward pass to ``layer`` only).
 
     Args:
         model: the model; its ``class_view`` gives one logit per class.
         layer: a module of ``model.network``.
-        inputs: ``(1, 3, H, W)`` normalised model input.
+        inputs: the model input, ``(1, 3, H, W)`` for a picture (``(1, A, B)`` for a features matrix).
         target: the class whose logit is differentiated.
         gradients: whether to differentiate.
+        reshape: lays a transformer layer's tokens ``(1, T, D)`` out as a ``(1, D, h, w)`` map (the card's token
+            grid, :func:`token_grid_reshape`); activations and gradients are laid out alike.
 
     Returns:
         The layer's activations ``(1, C, h, w)`` and the gradient of the target logit with respect to them (same
@@ -70,13 +75,16 @@ def layer_signals(model: Model, layer: torch.nn.Module, inputs: torch.Tensor, ta
         raise ExplanationError("The target layer was not used by the forward pass.",
                                "Choose a layer on the path from the input to the output.")
     activations = captured[-1]
-    if activations.dim() != 4:
-        raise ExplanationError(f"The target layer's output has shape {tuple(activations.shape)}, not (1, C, h, w).",
-                               "Choose a convolutional layer whose output is a spatial feature map.")
+    laid = reshape(activations.detach()) if reshape is not None else activations.detach()
+    if laid.dim() != 4:
+        raise ExplanationError(f"The target layer's output has shape {tuple(laid.shape)}, not (1, C, h, w).",
+                               "Choose a convolutional layer whose output is a spatial feature map, or state the "
+                               "token grid of a transformer layer in the card.")
     if not gradients:
-        return activations.float().numpy(), None
+        return laid.float().numpy(), None
     (gradient,) = torch.autograd.grad(logits[0, target], activations)
-    return activations.detach().float().numpy(), gradient.float().numpy()
+    gradient = reshape(gradient) if reshape is not None else gradient
+    return laid.float().numpy(), gradient.float().numpy()
 
 
 def _scale(maps: np.ndarray) -> np.ndarray:
@@ -112,10 +120,19 @@ class CamMethod(Method):
     library = "xaiscope (single pass; pytorch-grad-cam's formulas)"
     uses_gradients: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (_LAYER,)
+    input_kinds: ClassVar[tuple[str, ...]] = ("picture", "xray-gray", "features")
+    needs_gradients = True
+
+    def input_kind_note(self, input_kind: str) -> str:
+        if input_kind == "waveform":
+            return (": a raw-waveform model has no spatial or time-frequency feature grid for a class activation "
+                    "map (use a gradient or occlusion map over time)")
+        return ""
 
     def unsuited_model(self, model: Model) -> str | None:
         if not model.card.cam_target_layer:
-            return "the model card names no convolutional target layer (the network has no spatial feature maps)"
+            return ("the model card names no convolutional target layer (the network has no spatial feature maps, and "
+                    "no token-to-grid reshape for a transformer)")
         return None
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
@@ -132,7 +149,8 @@ class CamMethod(Method):
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         layer = self.target_layer(model, params)
-        activations, gradient = layer_signals(model, layer, inputs, target, self.uses_gradients)
+        activations, gradient = layer_signals(model, layer, inputs, target, self.uses_gradients,
+                                              token_grid_reshape(model))
         cam = self.cam(activations, gradient)
         return AttributionResult(attribution=finish_cam(cam, (inputs.shape[-2], inputs.shape[-1])),
                                  extras={"layer": layer_path(model, params)})
@@ -207,6 +225,12 @@ class ScoreCamMethod(CamMethod):
     summary = "Each channel map masks the input; weights are the class scores of the masked inputs (Wang et al. 2020)."
     library = "pytorch-grad-cam"
     params = (_LAYER, Param("batch_size", int, 16, "Masked images per forward pass.", 1, 512))
+    input_kinds = ("picture", "xray-gray")  # pytorch-grad-cam masks channel-first images only
+
+    def input_kind_note(self, input_kind: str) -> str:
+        if input_kind == "features":
+            return ": Score-CAM masks channel-first images with its maps, and a features matrix has no channels"
+        return super().input_kind_note(input_kind)
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1 + layer_channels(model, layer_path(model, params))
@@ -221,10 +245,33 @@ class ScoreCamMethod(CamMethod):
         # pytorch-grad-cam draws its own tqdm bar here; xaiscope reports progress by counting model calls.
         with without_inplace_activations(model.network), \
                 replaced(score_cam_module, "tqdm", SimpleNamespace(tqdm=no_progress_bar)), \
-                ScoreCAM(model=model.class_view, target_layers=[layer]) as cam:
+                ScoreCAM(model=model.class_view, target_layers=[layer],
+                         reshape_transform=token_grid_reshape(model)) as cam:
             cam.batch_size = params["batch_size"]
             maps = cam(input_tensor=inputs.clone(), targets=[ClassifierOutputTarget(target)])
         return AttributionResult(attribution=maps[0].astype("float32"), extras={"layer": layer_path(model, params)})
+
+
+def token_grid_reshape(model: Model) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The card's token-to-grid reshape for a transformer's target layer, or None for convolutional maps.
+
+    The card's ``source_options["token_grid"]`` is ``{"skip": k, "rows": R, "cols": C, "transpose": bool}``: the
+    layer outputs ``(N, k + R * C, D)`` tokens; the first ``k`` (class and distillation tokens) are dropped and the
+    rest laid out row-major as an ``(N, D, R, C)`` map (``transpose`` swaps the grid's axes, for AST whose
+    frequency-major patches explain a ``(frames, mel_bins)`` input).
+    """
+    grid = model.card.source_options.get("token_grid")
+    if not grid:
+        return None
+    skip, rows, cols, transpose = int(grid["skip"]), int(grid["rows"]), int(grid["cols"]), bool(grid.get("transpose"))
+
+    def reshape(tokens: torch.Tensor) -> torch.Tensor:
+        """``(N, skip + rows * cols, D)`` -> ``(N, D, rows, cols)`` (axes swapped when ``transpose``)."""
+        laid = tokens[:, skip:skip + rows * cols, :].reshape(tokens.size(0), rows, cols, tokens.size(2))
+        laid = laid.permute(0, 3, 1, 2)
+        return laid.transpose(2, 3) if transpose else laid
+
+    return reshape
 
 
 def layer_path(model: Model, params: dict[str, Any]) -> str:
@@ -244,16 +291,16 @@ def layer_channels(model: Model, path: str) -> int:
     known = _channels.setdefault(model.network, {})
     if path not in known:
         shapes: list[torch.Size] = []
-        size = model.card.preprocessing.image_size
         with model.lock:
             handle = model.network.get_submodule(path).register_forward_hook(
                 lambda _module, _inputs, output: shapes.append(output.shape))
             try:
                 with torch.inference_mode():
-                    model.network(torch.zeros(1, 3, size, size))
+                    model.network(torch.zeros(1, *input_shape(model.card.preprocessing)))
             finally:
                 handle.remove()
-        known[path] = int(shapes[0][1])
+        # a transformer's tokens (N, T, D) have D channels once laid on their grid; a feature map (N, C, H, W) has C
+        known[path] = int(shapes[0][-1] if model.card.source_options.get("token_grid") else shapes[0][1])
     return known[path]
 
 

@@ -26,15 +26,17 @@ class RandomMapControl(Method):
     library = "numpy"
     summary = "Seeded Gaussian noise: the chance level of every metric (a control for evaluations, not an explanation)."
     seeded = True
+    input_kinds = ("picture", "xray-gray", "features", "waveform")
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 0
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
-        """``(1, 3, H, W)`` -> an ``(H, W)`` float32 noise map (the same for the same seed and shape)."""
-        height, width = inputs.shape[-2:]
-        return AttributionResult(np.random.default_rng(seed).standard_normal((height, width)).astype(np.float32))
+        """One input row -> a float32 noise map shaped like the methods' maps (the same for the same seed and shape):
+        ``(H, W)`` for pictures, the matrix for features, ``(1, n)`` for a waveform."""
+        shape = tuple(inputs.shape[-2:]) if inputs.ndim >= 3 else (1, int(inputs.shape[-1]))
+        return AttributionResult(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
 
 
 CONTROL_METHODS: tuple[type[Method], ...] = (RandomMapControl,)

@@ -1,7 +1,8 @@
 """Gradient methods through Captum (maintained by Meta, one typed ``attribute(inputs, target)`` contract).
 
 All of them differentiate ``model.class_view`` (one logit per class), keep the sign of the attribution and sum
-it over the three colour channels into an ``(H, W)`` map. Random sources (SmoothGrad's noise) are seeded
+it over the colour channels into an ``(H, W)`` map (a features matrix stays as it is, a waveform gives a map over
+time; see :func:`~xaiscope.explainers.base.channel_sum`). Random sources (SmoothGrad's noise) are seeded
 through a forked torch generator, so the caller's global random state is left untouched.
 """
 
@@ -14,7 +15,9 @@ import torch
 from captum.attr import GuidedBackprop, IntegratedGradients, NoiseTunnel, Saliency
 
 from xaiscope.explainers.base import AttributionResult, Method, Param, channel_sum, without_inplace_activations
-from xaiscope.preprocessing.picture import Reference, reference_input
+from xaiscope.preprocessing.codec import codec_for
+from xaiscope.preprocessing.picture import Reference
+from xaiscope.preprocessing.spec import PreprocessingSpec
 
 if TYPE_CHECKING:
     from xaiscope.models.model import Model
@@ -25,16 +28,24 @@ if TYPE_CHECKING:
 BASELINES: dict[str, Reference] = {"black": "black", "mean": "normalisation_mean", "blur": "blur"}
 
 
-def baseline_for(inputs: torch.Tensor, kind: str, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """The reference input named by a ``baseline`` parameter (see :data:`BASELINES`), shaped like ``inputs``."""
-    return reference_input(inputs, BASELINES[kind], mean, std, blur_sigma=20.0, blur_kernel=61)
+def baseline_for(inputs: torch.Tensor, kind: str, spec: PreprocessingSpec) -> torch.Tensor:
+    """The reference input named by a ``baseline`` parameter (see :data:`BASELINES`), shaped like ``inputs``
+    (for a waveform ``black`` is silence; see :meth:`~xaiscope.preprocessing.codec.InputCodec.reference`)."""
+    return codec_for(spec).reference(inputs, BASELINES[kind], blur_sigma=20.0, blur_kernel=61)
 
 
-class IntegratedGradientsMethod(Method):
-    name = "integrated_gradients"
-    label = "Integrated Gradients"
+class GradientMethod(Method):
+    """A method that differentiates the class view: PyTorch models of every input kind."""
+
     family = "gradient"
     library = "captum"
+    input_kinds = ("picture", "xray-gray", "features", "waveform")
+    needs_gradients = True
+
+
+class IntegratedGradientsMethod(GradientMethod):
+    name = "integrated_gradients"
+    label = "Integrated Gradients"
     summary = "Gradients integrated along a straight path from a baseline to the input (Sundararajan et al. 2017)."
     params = (
         Param("steps", int, 32, "Points on the path from the baseline to the input.", 4, 512),
@@ -47,8 +58,7 @@ class IntegratedGradientsMethod(Method):
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
-        spec = model.card.preprocessing
-        baseline = baseline_for(inputs, params["baseline"], spec.mean, spec.std)
+        baseline = baseline_for(inputs, params["baseline"], model.card.preprocessing)
         with without_inplace_activations(model.network):
             attribution = IntegratedGradients(model.class_view).attribute(
                 inputs, baselines=baseline, target=target, n_steps=params["steps"],
@@ -56,11 +66,9 @@ class IntegratedGradientsMethod(Method):
         return AttributionResult(channel_sum(attribution))
 
 
-class SmoothGradMethod(Method):
+class SmoothGradMethod(GradientMethod):
     name = "smoothgrad"
     label = "Saliency + SmoothGrad"
-    family = "gradient"
-    library = "captum"
     summary = "Input gradients averaged over noisy copies of the input (Smilkov et al. 2017); signed."
     seeded = True
     params = (
@@ -83,11 +91,9 @@ class SmoothGradMethod(Method):
         return AttributionResult(channel_sum(attribution))
 
 
-class GuidedBackpropMethod(Method):
+class GuidedBackpropMethod(GradientMethod):
     name = "guided_backprop"
     label = "Guided Backpropagation"
-    family = "gradient"
-    library = "captum"
     summary = ("Gradients with negative signals stopped at every ReLU (Springenberg et al. 2015); known to be "
                "nearly insensitive to the model's weights (Adebayo et al. 2018).")
 

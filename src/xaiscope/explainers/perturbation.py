@@ -1,7 +1,9 @@
 """Perturbation methods: LIME, SHAP (Partition and Kernel over superpixels) and Occlusion.
 
-They work on the model-input *picture* (the ``(H, W, 3)`` image before normalisation, values in [0, 1]):
-parts of it are hidden and the model is asked again, in batches. Libraries:
+They only call the model, so they suit black boxes (ONNX) as well as PyTorch networks. LIME and the two SHAP methods
+work on the model-input *picture* (the ``(H, W, 3)`` image in [0, 1] the model's codec gives: a normalised RGB
+picture or a gray X-ray): parts of it are hidden and the model is asked again, in batches. Occlusion slides a patch
+over any input kind (a picture, a stretch of a waveform, a rectangle of a features matrix). Libraries:
 
 * LIME through ``lime`` (``lime_image``). The package has had no release since 2020 and is kept as the reference
   implementation users compare against; its random source is seeded through ``random_state``.
@@ -23,31 +25,45 @@ from xaiscope.explainers.base import AttributionResult, ExplanationError, Method
 from xaiscope.explainers.libraries import no_progress_bar, replaced, seeded_global_numpy
 from xaiscope.explainers.superpixels import SEGMENTATION_PARAMS, superpixels
 from xaiscope.maps import paint, segment_means
-from xaiscope.preprocessing.picture import normalise_pictures, reference_input, unnormalise
+from xaiscope.preprocessing.codec import PICTURE_KINDS, codec_for, input_shape
 
 if TYPE_CHECKING:
     from xaiscope.models.model import Model
 
 
 def picture_classifier(model: Model, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
-    """A function mapping pictures ``(N, H, W, 3)`` in [0, 1] to class probabilities ``(N, n_classes)``."""
-    spec = model.card.preprocessing
+    """A function mapping pictures ``(N, H, W, 3)`` in [0, 1] to class probabilities ``(N, n_classes)``.
+
+    Pictures become model input through the model's codec (normalised RGB, or a gray X-ray in [-1024, 1024]);
+    probabilities are the model's own (softmax, or each label's sigmoid for a multi-label model), so LIME and SHAP
+    explain label k's probability of being present.
+    """
+    codec = codec_for(model.card.preprocessing)
 
     def classify(pictures: np.ndarray) -> np.ndarray:
         rows = []
         for start in range(0, len(pictures), batch_size):
-            batch = normalise_pictures(pictures[start:start + batch_size], spec.mean, spec.std)
+            batch = codec.to_inputs(pictures[start:start + batch_size])
             with torch.inference_mode():
-                rows.append(torch.softmax(model.class_view(batch).float(), dim=1).numpy())
+                rows.append(model.scores_from_logits(model.class_view(batch)).numpy())
         return np.concatenate(rows).astype(np.float64)
 
     return classify
 
 
-class LimeMethod(Method):
+class PictureMethod(Method):
+    """A method that hides parts of the model-input picture: any model (black boxes too) whose input is a picture."""
+
+    family = "perturbation"
+    input_kinds = PICTURE_KINDS
+
+    def input_kind_note(self, input_kind: str) -> str:
+        return f": it hides regions of a picture, and a {input_kind} input is not one"
+
+
+class LimeMethod(PictureMethod):
     name = "lime"
     label = "LIME"
-    family = "perturbation"
     library = "lime (unmaintained since 2020)"
     summary = ("A weighted linear model fitted to the model's answers on pictures with superpixels hidden "
                "(Ribeiro et al. 2016).")
@@ -69,8 +85,7 @@ class LimeMethod(Method):
                   ) -> AttributionResult:
         from lime import lime_image
 
-        spec = model.card.preprocessing
-        picture = unnormalise(inputs, spec.mean, spec.std)
+        picture = codec_for(model.card.preprocessing).to_picture(inputs)
         segments = superpixels(picture, params, seed)
         explainer = lime_image.LimeImageExplainer(random_state=seed)
         with replaced(lime_image, "tqdm", no_progress_bar):  # xaiscope counts model calls for progress itself
@@ -84,10 +99,9 @@ class LimeMethod(Method):
                                  extras={"segments": segments, "fit_score": float(explanation.score)})
 
 
-class ShapPartitionMethod(Method):
+class ShapPartitionMethod(PictureMethod):
     name = "shap"
     label = "SHAP (Partition)"
-    family = "perturbation"
     library = "shap"
     summary = ("Owen values over a hierarchy of image regions, hidden by a masker (Lundberg & Lee 2017; "
                "shap's Partition explainer).")
@@ -108,8 +122,7 @@ class ShapPartitionMethod(Method):
                   ) -> AttributionResult:
         import shap
 
-        spec = model.card.preprocessing
-        picture = unnormalise(inputs, spec.mean, spec.std)
+        picture = codec_for(model.card.preprocessing).to_picture(inputs)
         scale = 255.0 if params["masker"].startswith("inpaint") else 1.0  # OpenCV inpainting needs 8-bit pixels
         classify = picture_classifier(model, params["batch_size"])
         masker = shap.maskers.Image(params["masker"], picture.shape)
@@ -122,10 +135,9 @@ class ShapPartitionMethod(Method):
         return AttributionResult(values.sum(axis=2).astype(np.float32))
 
 
-class KernelShapMethod(Method):
+class KernelShapMethod(PictureMethod):
     name = "kernel_shap"
     label = "KernelSHAP (superpixels)"
-    family = "perturbation"
     library = "shap"
     summary = "Shapley values of superpixels estimated by a weighted linear regression (Lundberg & Lee 2017)."
     seeded = True
@@ -143,8 +155,7 @@ class KernelShapMethod(Method):
                   ) -> AttributionResult:
         import shap
 
-        spec = model.card.preprocessing
-        picture = unnormalise(inputs, spec.mean, spec.std)
+        picture = codec_for(model.card.preprocessing).to_picture(inputs)
         segments = superpixels(picture, params, seed)
         count = int(segments.max()) + 1
         fill = _fill_picture(picture, segments, params["hide"])
@@ -178,11 +189,14 @@ class OcclusionMethod(Method):
     label = "Occlusion"
     family = "perturbation"
     library = "captum"
-    summary = "The drop in the class score when a square patch slides over the picture (Zeiler & Fergus 2014)."
+    summary = ("The drop in the class score when a patch slides over the input (Zeiler & Fergus 2014): a square on "
+               "a picture, a stretch of time on a waveform, a rectangle on a features matrix.")
+    input_kinds = ("picture", "xray-gray", "features", "waveform")
     params = (
-        Param("patch", int, 32, "Side of the occluding square patch, in model-input pixels.", 4, 224),
-        Param("stride", int, 16, "Step between patch positions.", 2, 224),
-        Param("batch_size", int, 10, "Occluded pictures per forward pass.", 1, 512),
+        Param("patch", int, 32, "Side of the occluding patch, in model-input pixels (for a waveform or a features "
+              "matrix: in 224ths of each axis).", 4, 224),
+        Param("stride", int, 16, "Step between patch positions (same units).", 2, 224),
+        Param("batch_size", int, 10, "Occluded inputs per forward pass.", 1, 512),
     )
 
     def check(self, params: dict[str, Any]) -> None:
@@ -192,22 +206,39 @@ class OcclusionMethod(Method):
                                    "Use a stride no larger than the patch.")
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
-        size = model.card.preprocessing.image_size
-        positions = (size - params["patch"]) // params["stride"] + 1
-        return 1 + positions * positions
+        shape = input_shape(model.card.preprocessing)
+        window, stride = _occlusion_window(shape, model.input_kind, params)
+        positions = 1
+        for size, side, step in zip(shape, window, stride, strict=True):
+            positions *= -(-(size - side) // step) + 1  # Captum places a last patch flush with the end
+        return 1 + positions
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         from captum.attr import Occlusion
 
-        spec = model.card.preprocessing
-        window, stride = params["patch"], params["stride"]
+        window, stride = _occlusion_window(tuple(inputs.shape[1:]), model.input_kind, params)
         with torch.inference_mode():
             attribution = Occlusion(model.class_view).attribute(
-                inputs, sliding_window_shapes=(3, window, window), strides=(3, stride, stride), target=target,
-                baselines=reference_input(inputs, "black", spec.mean, spec.std),
+                inputs, sliding_window_shapes=window, strides=stride, target=target,
+                baselines=codec_for(model.card.preprocessing).reference(inputs, "black"),
                 perturbations_per_eval=params["batch_size"])
-        return AttributionResult(channel_sum(attribution) / 3.0)
+        channels = inputs.shape[1] if inputs.ndim == 4 else 1
+        return AttributionResult(channel_sum(attribution) / channels)
+
+
+def _occlusion_window(shape: tuple[int, ...], input_kind: str, params: dict[str, Any],
+                      ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Captum's sliding window and strides for one input row of ``shape``.
+
+    Pictures ``(C, H, W)``: all channels at once, ``patch`` x ``patch`` pixels. Waveforms ``(n,)`` and features
+    ``(A, B)``: ``patch / 224`` of each axis (at least one sample or cell).
+    """
+    if input_kind in PICTURE_KINDS:
+        return ((shape[0], params["patch"], params["patch"]), (shape[0], params["stride"], params["stride"]))
+    window = tuple(max(1, round(size * params["patch"] / 224)) for size in shape)
+    stride = tuple(max(1, round(size * params["stride"] / 224)) for size in shape)
+    return window, stride
 
 
 PERTURBATION_METHODS: tuple[type[Method], ...] = (LimeMethod, ShapPartitionMethod, KernelShapMethod, OcclusionMethod)

@@ -11,21 +11,33 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from xaiscope.errors import CardError
 from xaiscope.inputs.sample import MODALITIES, Modality
-from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec, XraySpec, spec_from_dict, spec_to_dict
+from xaiscope.preprocessing.spec import (
+    AUDIO_SPECS,
+    XRAY_SPECS,
+    InputKind,
+    PreprocessingSpec,
+    spec_from_dict,
+    spec_input_kind,
+    spec_to_dict,
+)
 
 CARD_SCHEMA_VERSION = 1
 
-#: What a network takes: ``picture`` a normalised ``(N, 3, S, S)`` picture (a mel-spectrogram image or a resized
-#: radiograph). Further kinds (``waveform``, ``features``, ``xray-gray``) come with the model sources that need them.
-InputKind = Literal["picture"]
-INPUT_KINDS: tuple[str, ...] = ("picture",)
+#: What a network takes: see :data:`xaiscope.preprocessing.spec.InputKind` (defined beside the specs that build it).
+INPUT_KINDS: tuple[str, ...] = get_args(InputKind)
 #: What a network returns: ``single-logit`` one logit z with sigmoid(z) = P(classes[1]); ``softmax`` one logit per
-#: class, softmax over them.
-OutputKind = Literal["single-logit", "softmax"]
+#: class, softmax over them; ``multi-label`` one logit per label, each label's probability its own sigmoid (labels
+#: are not exclusive, probabilities do not sum to 1).
+OutputKind = Literal["single-logit", "softmax", "multi-label"]
+OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
+#: Where a network comes from; the store builds it through the source adapter of that name
+#: (:mod:`xaiscope.models.sources`).
+Source = Literal["torchvision", "timm", "huggingface", "torchxrayvision", "onnx"]
+SOURCES: tuple[str, ...] = get_args(Source)
 
 #: Shown with every model that is not validated for real-world use.
 NOT_FOR_DECISIONS = ("For research and for trying the tool: not validated for forensic or clinical decisions. "
@@ -39,15 +51,21 @@ class ModelCard:
     Attributes:
         name: unique model name (the checkpoint's file stem).
         modality: ``audio`` or ``xray``.
-        architecture: torchvision builder name.
-        classes: class names in output order.
+        architecture: the source's name of the network (torchvision builder, timm model name, Hugging Face
+            architecture class, torchxrayvision weights name, ``onnx``).
+        classes: class names (labels, for a multi-label model) in output order.
         num_outputs: number of logits: 1 for a single-logit binary model (``sigmoid = P(classes[1])``), else
             ``len(classes)``.
         preprocessing: the spec that turns a sample into this model's input.
         alert_class: the class the detector warns about (``fake``, ``opacity``); drives the ``max``
             aggregation of audio windows and how verdicts are worded.
         cam_target_layer: dotted module path used by CAM methods.
-        input_kind: what the network takes (see :data:`InputKind`).
+        input_kind: what the network takes (see :data:`InputKind`); must match the preprocessing spec.
+        output_kind: what it returns (see :data:`OutputKind`). ``single-logit`` whenever ``num_outputs`` is 1;
+            otherwise ``softmax`` (the default) or ``multi-label``.
+        source: where the network comes from (see :data:`Source`); ``torchvision`` for every older card.
+        source_options: what the source adapter needs beyond the architecture, e.g. the weights file name inside
+            a Hugging Face directory, a ViT's token-to-grid reshape for CAM, an ONNX input name.
         description: one paragraph for people.
         intended_use: what the model may and may not be used for.
         provenance: data, training run, metrics, source of the weights.
@@ -69,6 +87,9 @@ class ModelCard:
     alert_class: str
     cam_target_layer: str | None = None
     input_kind: InputKind = "picture"
+    output_kind: OutputKind = "softmax"
+    source: Source = "torchvision"
+    source_options: dict[str, Any] = field(default_factory=dict, hash=False)
     description: str = ""
     intended_use: str = NOT_FOR_DECISIONS
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -87,19 +108,31 @@ class ModelCard:
                             "(use 1 for a single-logit binary model, else the number of classes)")
         if self.alert_class not in self.classes:
             problems.append(f"alert_class '{self.alert_class}' is not one of the classes {list(self.classes)}")
-        expected_spec = AudioSpec if self.modality == "audio" else XraySpec
-        if not isinstance(self.preprocessing, expected_spec):
-            problems.append(f"a {self.modality} model needs {expected_spec.__name__} preprocessing")
+        expected_specs = AUDIO_SPECS if self.modality == "audio" else XRAY_SPECS
+        if not isinstance(self.preprocessing, expected_specs):
+            problems.append(f"a {self.modality} model needs "
+                            f"{' or '.join(spec.__name__ for spec in expected_specs)} preprocessing")
         if self.input_kind not in INPUT_KINDS:
             problems.append(f"input_kind must be one of {INPUT_KINDS}, not '{self.input_kind}'")
+        elif spec_input_kind(self.preprocessing) != self.input_kind:
+            problems.append(f"input_kind '{self.input_kind}' does not fit its "
+                            f"'{spec_input_kind(self.preprocessing)}' preprocessing")
+        if self.num_outputs == 1:
+            object.__setattr__(self, "output_kind", "single-logit")  # one logit is always a single-logit model
+        if self.output_kind not in OUTPUT_KINDS:
+            problems.append(f"output_kind must be one of {OUTPUT_KINDS}, not '{self.output_kind}'")
+        elif self.output_kind == "single-logit" and self.num_outputs != 1:
+            problems.append(f"a single-logit model has one output, not {self.num_outputs}")
+        if self.source not in SOURCES:
+            problems.append(f"source must be one of {SOURCES}, not '{self.source}'")
         if problems:
             raise CardError(f"The model card '{self.name}' is inconsistent: " + "; ".join(problems) + ".",
                             "Fix the card JSON, or re-create it with `xaiscope import`.")
 
     @property
-    def output_kind(self) -> OutputKind:
-        """``single-logit`` for a one-logit binary network, else ``softmax``."""
-        return "single-logit" if self.num_outputs == 1 else "softmax"
+    def multi_label(self) -> bool:
+        """True when each class is a label of its own (sigmoid per output, several may be present)."""
+        return self.output_kind == "multi-label"
 
     def with_updates(self, **changes: Any) -> ModelCard:
         """A copy with some fields replaced (validated again)."""
@@ -119,6 +152,8 @@ class ModelCard:
             "cam_target_layer": self.cam_target_layer,
             "input_kind": self.input_kind,
             "output_kind": self.output_kind,
+            "source": self.source,
+            "source_options": self.source_options,
             "description": self.description,
             "intended_use": self.intended_use,
             "provenance": self.provenance,
@@ -149,6 +184,9 @@ class ModelCard:
                 alert_class=str(data["alert_class"]),
                 cam_target_layer=data.get("cam_target_layer"),
                 input_kind=data.get("input_kind", "picture"),
+                output_kind=data.get("output_kind") or "softmax",
+                source=data.get("source", "torchvision"),
+                source_options=dict(data.get("source_options") or {}),
                 description=str(data.get("description", "")),
                 intended_use=str(data.get("intended_use", NOT_FOR_DECISIONS)),
                 provenance=dict(data.get("provenance", {})),
@@ -193,3 +231,15 @@ def _optional_dict(data: dict[str, Any], key: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise TypeError(f"'{key}' must be an object, not {type(value).__name__}")
     return dict(value)
+
+
+_ALERT_NAMES = ("fake", "spoof", "deepfake", "synthetic", "opacity", "abnormal", "positive", "disease")
+
+
+def guess_alert_class(classes: list[str], modality: str) -> str:
+    """The class to warn about, from telling names (fake, spoof, opacity...); else the first class for audio
+    (``fake`` sorts before ``real``) and the last for X-rays."""
+    for name in classes:
+        if name.lower() in _ALERT_NAMES:
+            return name
+    return classes[0] if modality == "audio" else classes[-1]

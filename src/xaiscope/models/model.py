@@ -7,6 +7,11 @@ method and library. (The symmetric view is used rather than ``[0, z]`` because a
 gradient: with ``[0, z]`` every gradient method and Grad-CAM would return an empty map for class 0, e.g.
 ``fake`` for the earlier tool's audio models. With ``[-z/2, z/2]`` explaining class 0 gives the mirror image of
 explaining class 1, as it should.)
+
+A multi-label network (one sigmoid per label, labels not exclusive) is viewed as ``z / 2``: column k is the
+"present" logit of label k's own two-logit view ``[-z_k/2, z_k/2]``. "Explain label k" therefore means for every
+method exactly what "explain class 1" means for a single-logit model with logit ``z_k`` (evidence for the label
+being present rather than absent), and its probability is ``sigmoid(z_k)``, not renormalised over the labels.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from xaiscope.inputs.sample import Sample
 from xaiscope.models.card import InputKind, ModelCard, OutputKind
 from xaiscope.plugins import ProgressCallback
 from xaiscope.preprocessing.pipeline import ModelInput, Window, count_windows, iter_model_inputs, remember_window_input
-from xaiscope.preprocessing.spec import AudioSpec
+from xaiscope.preprocessing.spec import AudioSpec, FeaturesSpec, WaveformSpec
 
 
 class TwoLogitView(nn.Module):
@@ -37,9 +42,22 @@ class TwoLogitView(nn.Module):
         self.network = network
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, H, W)`` -> ``(N, 2)``."""
+        """``(N, ...)`` model input -> ``(N, 2)``."""
         half = self.network(inputs) / 2
         return torch.cat([-half, half], dim=1)
+
+
+class MultiLabelView(nn.Module):
+    """Wraps a multi-label network: ``(N, L)`` logits ``z`` become ``z / 2``, label k's "present" logit of its
+    two-logit view ``[-z_k/2, z_k/2]`` (see the module docstring)."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``(N, ...)`` model input -> ``(N, L)``."""
+        return self.network(inputs) / 2
 
 
 @dataclass(frozen=True)
@@ -57,8 +75,9 @@ class Prediction:
     """The verdict on one input.
 
     Attributes:
-        label: the predicted class.
-        probabilities: class name -> probability of the combined verdict, in the card's class order.
+        label: the predicted class (for a multi-label model, the most probable label).
+        probabilities: class name -> probability of the combined verdict, in the card's class order (for a
+            multi-label model each label's own sigmoid: they do not sum to 1).
         windows: per-window probabilities for a recording (one window for a short one); empty for an X-ray.
         combined_by: how the windows were combined into ``probabilities``, in words.
         decisive_window: index of the window the verdict came from under ``max`` aggregation, else None.
@@ -85,6 +104,14 @@ class Prediction:
     checks: list[dict[str, Any]] = field(default_factory=list)
     familiarity: dict[str, Any] = field(default_factory=dict)
     calibrated: dict[str, Any] | None = None
+    output_kind: str = "softmax"
+
+    @property
+    def present_labels(self) -> list[str]:
+        """A multi-label verdict's labels with probability at least 0.5 (empty for other models)."""
+        if self.output_kind != "multi-label":
+            return []
+        return [name for name, probability in self.probabilities.items() if probability >= 0.5]
 
     @property
     def confidence(self) -> float:
@@ -126,7 +153,7 @@ def combine_windows(window_probabilities: torch.Tensor, card: ModelCard) -> Comb
         return CombinedWindows(window_probabilities[0], None,
                                "single input" if card.modality == "xray" else "one window")
     spec = card.preprocessing
-    if isinstance(spec, AudioSpec) and spec.aggregation == "max":
+    if isinstance(spec, AudioSpec | WaveformSpec | FeaturesSpec) and spec.aggregation == "max":
         alert = card.classes.index(card.alert_class)
         decisive = int(torch.argmax(window_probabilities[:, alert]))
         return CombinedWindows(window_probabilities[decisive], decisive,
@@ -148,7 +175,8 @@ class Model:
 
     Attributes:
         card: the model card.
-        network: the torch module, ``(N, 3, S, S)`` -> ``(N, card.num_outputs)`` logits, eval mode, CPU.
+        network: the torch module, model input (see :attr:`input_kind`) -> ``(N, card.num_outputs)`` logits,
+            eval mode, CPU. A black-box source (ONNX) wraps its runtime in a module without gradients.
         weights_path: where the weights were read from.
         lock: held around every forward pass and while hooks are attached or module flags are changed.
     """
@@ -161,7 +189,9 @@ class Model:
         #: or changes module flags (explainers, evaluation), so that on a model shared between app sessions no
         #: forward pass runs through another session's hooks and no hook sees another session's input.
         self.lock = threading.RLock()
-        self._class_view = TwoLogitView(self.network) if card.num_outputs == 1 else self.network
+        self._class_view: nn.Module = (TwoLogitView(self.network) if card.output_kind == "single-logit"
+                                       else MultiLabelView(self.network) if card.output_kind == "multi-label"
+                                       else self.network)
         #: Verdicts by input content (SHA-256): a second ``predict`` of the same input, e.g. by ``explain()``
         #: after the app or the CLI showed the verdict, costs no forward pass.
         self._predictions: LruCache[Prediction] = LruCache(capacity=32)
@@ -179,12 +209,13 @@ class Model:
 
     @property
     def input_kind(self) -> InputKind:
-        """What the network takes (``picture``: a normalised ``(N, 3, S, S)`` picture)."""
+        """What the network takes (see :data:`~xaiscope.models.card.InputKind`)."""
         return self.card.input_kind
 
     @property
     def output_kind(self) -> OutputKind:
-        """What the network returns (``single-logit``: sigmoid = P(classes[1]); ``softmax``: one logit per class)."""
+        """What the network returns (``single-logit``: sigmoid = P(classes[1]); ``softmax``: one logit per class;
+        ``multi-label``: one sigmoid per label)."""
         return self.card.output_kind
 
     @property
@@ -193,18 +224,32 @@ class Model:
         return True
 
     @property
+    def black_box_reason(self) -> str:
+        """Why gradient-based methods cannot run, in words (empty for a differentiable model)."""
+        return ""
+
+    @property
     def class_view(self) -> nn.Module:
-        """The network seen with one logit per class (the two-logit view for single-logit models)."""
+        """The network seen with one logit per class (the two-logit view for single-logit models, ``z / 2`` for
+        multi-label ones)."""
         return self._class_view
 
     def class_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, S, S)`` -> ``(N, n_classes)`` logits (gradients flow; no ``no_grad`` here)."""
+        """``(N, ...)`` model input -> ``(N, n_classes)`` logits (gradients flow; no ``no_grad`` here)."""
         return self._class_view(inputs)
 
+    def scores_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """``(N, n_classes)`` class-view logits -> probabilities: softmax over classes (rows sum to 1), or for a
+        multi-label model each label's own ``sigmoid(z_k) = sigmoid(2 * view_k)``."""
+        if self.output_kind == "multi-label":
+            return torch.sigmoid(2 * logits.float())
+        return torch.softmax(logits.float(), dim=1)
+
     def probabilities(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, S, S)`` -> ``(N, n_classes)`` softmax probabilities, rows summing to 1 (under :attr:`lock`)."""
+        """``(N, ...)`` model input -> ``(N, n_classes)`` probabilities (see :meth:`scores_from_logits`), under
+        :attr:`lock`."""
         with self.lock, torch.inference_mode():
-            return torch.softmax(self.class_logits(inputs).float(), dim=1)
+            return self.scores_from_logits(self.class_logits(inputs))
 
     def calibrated(self, probabilities: torch.Tensor) -> torch.Tensor:
         """``(N, n_classes)`` probabilities at the card's fitted temperature (unchanged when it has none).
@@ -212,7 +257,7 @@ class Model:
         Verdicts are reported calibrated (see :mod:`xaiscope.trust`); explanations quote the same numbers.
         """
         temperature = (self.card.calibration or {}).get("temperature")
-        if not temperature:
+        if not temperature or self.output_kind == "multi-label":  # independent sigmoids: no softmax temperature
             return probabilities
         from xaiscope.trust.calibration import apply_temperature
 
@@ -289,6 +334,7 @@ class Model:
             checks=[check.to_dict() for check in assessment.checks],
             familiarity=assessment.familiarity,
             calibrated=assessment.calibrated,
+            output_kind=self.output_kind,
         )
         self._predictions.put(sample.sha256, prediction)
         return prediction

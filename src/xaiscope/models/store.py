@@ -15,19 +15,16 @@ Loaded models are cached per process (keyed by weights path and modification tim
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from xaiscope.errors import CardError, UnknownModelError, WeightsNotFoundError
+from xaiscope.errors import CardError, UnknownModelError, WeightsNotFoundError, XaiscopeError
 from xaiscope.inputs.sample import Modality
 from xaiscope.models.architectures import build_network, cam_target_layer_for, canonical_architecture
-from xaiscope.models.card import ModelCard
+from xaiscope.models.card import ModelCard, guess_alert_class
 from xaiscope.models.checkpoint import fit_state_dict, head_outputs, read_state_dict, save_weights
 from xaiscope.models.model import Model
 from xaiscope.models.seed import SEED_KEYS, seed_card
@@ -43,7 +40,8 @@ class ModelEntry:
     Attributes:
         card: its card.
         weights_path: the weights file, or None when missing.
-        origin: ``checkpoint`` (safetensors + card), ``seed`` (earlier tool's .pt with a built-in card).
+        origin: ``checkpoint`` (safetensors + card), ``seed`` (earlier tool's .pt with a built-in card), ``onnx``
+            (.onnx + card), ``huggingface`` (a model directory).
         searched: the folders that were searched (for "missing" messages).
     """
 
@@ -64,6 +62,9 @@ class ModelEntry:
             "architecture": self.card.architecture,
             "classes": list(self.card.classes),
             "origin": self.origin,
+            "source": self.card.source,
+            "input_kind": self.card.input_kind,
+            "output_kind": self.card.output_kind,
             "weights": str(self.weights_path) if self.weights_path else None,
             "present": self.present,
             "searched": [str(folder) for folder in self.searched],
@@ -108,6 +109,7 @@ def discover() -> tuple[list[ModelEntry], list[str]]:
                 problems.append(f"{card_path}: {error.problem}")
                 continue
             entries.setdefault(card.name, ModelEntry(card, weights, "checkpoint", searched))
+        _discover_sources(folder, searched, entries, problems)
         for key in SEED_KEYS:
             weights = folder / f"{key}.pt"
             if key not in entries and weights.is_file():
@@ -120,6 +122,31 @@ def discover() -> tuple[list[ModelEntry], list[str]]:
         return (not entry.present, folder, entry.card.modality, entry.card.name)
 
     return sorted(entries.values(), key=order), problems
+
+
+def _discover_sources(folder: Path, searched: tuple[Path, ...], entries: dict[str, ModelEntry],
+                      problems: list[str]) -> None:
+    """Add a folder's ONNX models (``<name>.onnx`` + ``<name>.json``) and Hugging Face model directories (a
+    sub-folder with ``config.json``: its ``xaiscope-card.json``, else a card derived from its configs)."""
+    from xaiscope.models.sources import huggingface
+
+    for weights in sorted(folder.glob("*.onnx")):
+        card_path = weights.with_suffix(".json")
+        if not card_path.exists():
+            problems.append(f"{weights}: no card {card_path.name} beside it (create one with `xaiscope import`)")
+            continue
+        try:
+            entries.setdefault(weights.stem, ModelEntry(ModelCard.load(card_path), weights, "onnx", searched))
+        except CardError as error:
+            problems.append(f"{card_path}: {error.problem}")
+    for directory in sorted(path for path in folder.iterdir() if huggingface.is_model_directory(path)):
+        try:
+            card = huggingface.card_from_directory(directory)
+        except XaiscopeError as error:
+            problems.append(f"{directory}: {error.problem}")
+            continue
+        present = any((directory / name).is_file() for name in huggingface.WEIGHT_FILES)
+        entries.setdefault(card.name, ModelEntry(card, directory if present else None, "huggingface", searched))
 
 
 def find_model(name: str) -> ModelEntry:
@@ -152,15 +179,31 @@ def load_model(name_or_path: str | os.PathLike[str]) -> Model:
         WeightsMismatchError, CardError.
     """
     text = os.fspath(name_or_path)
-    if text.endswith((".safetensors", ".json")):
-        weights = Path(text).with_suffix(".safetensors")
+    if text.endswith((".safetensors", ".json", ".onnx")):
+        suffix = ".onnx" if text.endswith(".onnx") or Path(text).with_suffix(".onnx").exists() else ".safetensors"
+        weights = Path(text).with_suffix(suffix)
         card_path = weights.with_suffix(".json")
         if not weights.exists() or not card_path.exists():
             raise WeightsNotFoundError(f"'{weights}' and its card '{card_path.name}' must both exist.",
                                        "Point to a checkpoint written by `xaiscope import` or training.")
         entry = ModelEntry(ModelCard.load(card_path), weights, "checkpoint", (weights.parent,))
+    elif Path(text).is_dir():
+        from xaiscope.models.sources import huggingface
+
+        directory = Path(text)
+        if not huggingface.is_model_directory(directory):
+            raise WeightsNotFoundError(f"'{directory}' is not a model directory: looked for "
+                                       f"'{directory / 'config.json'}'.",
+                                       "Point to a Hugging Face model directory or a .safetensors checkpoint.")
+        huggingface.weights_file(directory)
+        entry = ModelEntry(huggingface.card_from_directory(directory), directory, "huggingface", (directory,))
     else:
         entry = find_model(text)
+    if entry.weights_path is None and entry.origin == "huggingface":
+        from xaiscope.models.sources import huggingface
+
+        huggingface.weights_file(next(folder / entry.card.name for folder in entry.searched
+                                      if (folder / entry.card.name / "config.json").is_file()))
     if entry.weights_path is None:
         folders = "\n  ".join(str(folder) for folder in entry.searched)
         raise WeightsNotFoundError(
@@ -190,24 +233,11 @@ def load_default_model(modality: Modality) -> Model:
 
 
 def _build_model(entry: ModelEntry) -> Model:
-    """Build the network without allocating or initialising weights, then adopt the file's tensors.
+    """Load an entry through its card's source adapter (:func:`xaiscope.models.sources.build_model`)."""
+    from xaiscope.models.sources.loading import build_model
 
-    The skeleton is made on the ``meta`` device and the state_dict's tensors are assigned into it, so a large
-    network (VGG16: 528 MB) is held once, not twice, and no time goes into random initialisation. Weights are
-    cast to float32. Should an architecture keep tensors outside its state_dict (non-persistent buffers), it is
-    rebuilt normally.
-    """
     assert entry.weights_path is not None
-    card = entry.card
-    state = {key: value.float() if value.is_floating_point() else value
-             for key, value in read_state_dict(entry.weights_path).items()}
-    with torch.device("meta"):
-        network = build_network(card.architecture, card.num_outputs)
-    fit_state_dict(network, state, source=entry.weights_path.name, architecture=card.architecture, assign=True)
-    if any(tensor.is_meta for tensor in itertools.chain(network.parameters(), network.buffers())):
-        network = build_network(card.architecture, card.num_outputs)
-        fit_state_dict(network, state, source=entry.weights_path.name, architecture=card.architecture)
-    return Model(card, network, entry.weights_path)
+    return build_model(entry.card, entry.weights_path)
 
 
 def save_checkpoint(model: Model, directory: Path) -> Path:
@@ -262,13 +292,3 @@ def import_state_dict(path: Path, *, architecture: str, modality: Modality, clas
     return save_checkpoint(Model(card, network), output_dir)
 
 
-_ALERT_NAMES = ("fake", "spoof", "deepfake", "synthetic", "opacity", "abnormal", "positive", "disease")
-
-
-def guess_alert_class(classes: list[str], modality: Modality) -> str:
-    """The class to warn about, from telling names (fake, spoof, opacity...); else the first class for audio
-    (``fake`` sorts before ``real``) and the last for X-rays."""
-    for name in classes:
-        if name.lower() in _ALERT_NAMES:
-            return name
-    return classes[0] if modality == "audio" else classes[-1]

@@ -2,8 +2,10 @@
 
 :func:`model_inputs` is the only path from a :class:`~xaiscope.inputs.Sample` to a tensor. For audio it
 resamples to the spec's rate, cuts the recording into analysis windows (:func:`plan_windows`), pads a short
-recording by the spec's rule, draws each window's mel spectrogram with the spec's renderer and resizes it; for
-X-rays it quantises, resizes and replicates the gray image.
+recording by the spec's rule, and turns each window into the model's input kind: a mel-spectrogram picture
+(:class:`AudioSpec`), the samples themselves (:class:`WaveformSpec`) or the model's own feature extractor's matrix
+(:class:`FeaturesSpec`); for X-rays it quantises and resizes the gray image, then replicates and normalises it
+(:class:`XraySpec`) or scales it to [-1024, 1024] (:class:`XrayGraySpec`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from xaiscope.caching import LruCache
 from xaiscope.inputs.audio import resample
 from xaiscope.inputs.sample import AudioSample, Sample, XraySample
 from xaiscope.preprocessing.picture import picture_tensor
-from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec, XraySpec
+from xaiscope.preprocessing.spec import (
+    AudioSpec,
+    FeaturesSpec,
+    PreprocessingSpec,
+    WaveformSpec,
+    WindowedSpec,
+    XrayGraySpec,
+    XraySpec,
+)
 from xaiscope.preprocessing.spectrogram import clip_picture, fft_size_for
 
 
@@ -36,7 +46,8 @@ class ModelInput:
     """Model-ready tensors for one sample.
 
     Attributes:
-        tensor: shape ``(n_windows, 3, image_size, image_size)``, float32, normalised. One row for an X-ray.
+        tensor: one row per window (one row for an X-ray), float32: ``(N, 3, S, S)`` normalised pictures,
+            ``(N, n_samples)`` waveforms, ``(N, *matrix)`` features or ``(N, 1, S, S)`` gray X-rays.
         windows: the audio windows in the order of ``tensor``'s rows; empty for an X-ray.
     """
 
@@ -44,7 +55,7 @@ class ModelInput:
     windows: tuple[Window, ...]
 
 
-def plan_windows(n_samples: int, sample_rate: int, spec: AudioSpec) -> list[tuple[int, int]]:
+def plan_windows(n_samples: int, sample_rate: int, spec: WindowedSpec) -> list[tuple[int, int]]:
     """Where the analysis windows of a recording start and end.
 
     A recording no longer than ``spec.window_seconds`` is one window. A longer one gets windows of exactly that
@@ -64,7 +75,7 @@ def plan_windows(n_samples: int, sample_rate: int, spec: AudioSpec) -> list[tupl
     return spans
 
 
-def _pad_clip(clip: np.ndarray, spec: AudioSpec) -> np.ndarray:
+def _pad_clip(clip: np.ndarray, spec: WindowedSpec) -> np.ndarray:
     """Apply the spec's rule to a clip shorter than one window (see :class:`AudioSpec`)."""
     window = round(spec.window_seconds * spec.sample_rate)
     if len(clip) >= window or spec.pad == "none":
@@ -80,10 +91,35 @@ def audio_clip_tensor(clip: np.ndarray, spec: AudioSpec) -> torch.Tensor:
     return picture_tensor(picture, spec.image_size, spec.mean, spec.std)
 
 
-def xray_tensor(image: np.ndarray, spec: XraySpec) -> torch.Tensor:
-    """``(h, w)`` float image in [0, 1] -> ``(3, image_size, image_size)``; used by training too."""
+def xray_tensor(image: np.ndarray, spec: XraySpec | XrayGraySpec) -> torch.Tensor:
+    """``(h, w)`` float image in [0, 1] -> ``(3, S, S)`` normalised (:class:`XraySpec`) or ``(1, S, S)`` in
+    [low, high] after a centre crop to a square (:class:`XrayGraySpec`); used by training too."""
     quantised = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
-    return picture_tensor(quantised, spec.image_size, spec.mean, spec.std)
+    if isinstance(spec, XraySpec):
+        return picture_tensor(quantised, spec.image_size, spec.mean, spec.std)
+    height, width = quantised.shape
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    gray = picture_tensor(quantised[top:top + side, left:left + side], spec.image_size, (0.0,), (1.0,))[:1]
+    return gray * (spec.high - spec.low) + spec.low
+
+
+def window_tensor(clip: np.ndarray, spec: WindowedSpec) -> torch.Tensor:
+    """One window (at ``spec.sample_rate``, before padding) -> one row of the model input.
+
+    ``(3, S, S)`` picture for :class:`AudioSpec`, ``(n_samples,)`` for :class:`WaveformSpec` (zero mean, unit
+    variance when ``normalize``), the extractor's matrix for :class:`FeaturesSpec`.
+    """
+    if isinstance(spec, AudioSpec):
+        return audio_clip_tensor(clip, spec)
+    padded = _pad_clip(clip, spec).astype(np.float32, copy=False)
+    if isinstance(spec, WaveformSpec):
+        if spec.normalize:
+            padded = (padded - padded.mean()) / np.sqrt(padded.var() + 1e-7)
+        return torch.from_numpy(np.ascontiguousarray(padded, dtype=np.float32))
+    from xaiscope.preprocessing.features import extract_features
+
+    return extract_features(padded, spec)
 
 
 def iter_model_inputs(sample: Sample, spec: PreprocessingSpec, batch_size: int = 16) -> Iterator[ModelInput]:
@@ -95,10 +131,10 @@ def iter_model_inputs(sample: Sample, spec: PreprocessingSpec, batch_size: int =
         batch_size: windows per yielded batch.
 
     Yields:
-        :class:`ModelInput` batches whose tensors have shape ``(<= batch_size, 3, S, S)``; an X-ray gives one
-        batch of one row.
+        :class:`ModelInput` batches of at most ``batch_size`` rows (see :class:`ModelInput` for the shapes); an
+        X-ray gives one batch of one row.
     """
-    if isinstance(spec, XraySpec):
+    if isinstance(spec, XraySpec | XrayGraySpec):
         if not isinstance(sample, XraySample):
             raise TypeError("an X-ray spec needs an XraySample")
         yield ModelInput(tensor=xray_tensor(sample.image, spec)[None], windows=())
@@ -108,29 +144,29 @@ def iter_model_inputs(sample: Sample, spec: PreprocessingSpec, batch_size: int =
     waveform, spans = _audio_windows(sample, spec)
     for first in range(0, len(spans), batch_size):
         batch = range(first, min(first + batch_size, len(spans)))
-        rows = [audio_clip_tensor(waveform[spans[i][0]:spans[i][1]], spec) for i in batch]
+        rows = [window_tensor(waveform[spans[i][0]:spans[i][1]], spec) for i in batch]
         yield ModelInput(tensor=torch.stack(rows), windows=tuple(_window(i, spans[i], spec) for i in batch))
 
 
-def _audio_windows(sample: AudioSample, spec: AudioSpec) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def _audio_windows(sample: AudioSample, spec: WindowedSpec) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """The recording at the spec's rate and its window spans in samples (see :func:`plan_windows`)."""
     waveform = resample(sample.waveform, sample.sample_rate, spec.sample_rate)
     return waveform, plan_windows(len(waveform), spec.sample_rate, spec)
 
 
-def _window(index: int, span: tuple[int, int], spec: AudioSpec) -> Window:
+def _window(index: int, span: tuple[int, int], spec: WindowedSpec) -> Window:
     return Window(index, round(span[0] / spec.sample_rate, 4), round(span[1] / spec.sample_rate, 4))
 
 
 def count_windows(sample: Sample, spec: PreprocessingSpec) -> int:
     """How many model-input rows :func:`iter_model_inputs` will produce for ``sample`` (for progress bars)."""
-    if not isinstance(spec, AudioSpec) or not isinstance(sample, AudioSample):
+    if not isinstance(spec, AudioSpec | WaveformSpec | FeaturesSpec) or not isinstance(sample, AudioSample):
         return 1
     n_samples = int(np.ceil(len(sample.waveform) * float(spec.sample_rate) / sample.sample_rate))
     return len(plan_windows(n_samples, spec.sample_rate, spec))
 
 
-def window_clip(sample: AudioSample, spec: AudioSpec, index: int = 0) -> tuple[np.ndarray, int, Window]:
+def window_clip(sample: AudioSample, spec: WindowedSpec, index: int = 0) -> tuple[np.ndarray, int, Window]:
     """The samples of one analysis window as the model heard them (padded by the spec's rule).
 
     Returns:
@@ -144,7 +180,7 @@ def window_clip(sample: AudioSample, spec: AudioSpec, index: int = 0) -> tuple[n
     return _clip_at(waveform, spans, index, spec)
 
 
-def _clip_at(waveform: np.ndarray, spans: list[tuple[int, int]], index: int, spec: AudioSpec,
+def _clip_at(waveform: np.ndarray, spans: list[tuple[int, int]], index: int, spec: WindowedSpec,
              ) -> tuple[np.ndarray, int, Window]:
     if not 0 <= index < len(spans):
         raise IndexError(f"window {index} does not exist; this recording has {len(spans)} windows")
@@ -179,7 +215,7 @@ def remember_window_input(sample: Sample, spec: PreprocessingSpec, model_input: 
 
 
 def window_input(sample: Sample, spec: PreprocessingSpec, index: int = 0) -> ModelInput:
-    """The model input of one analysis window: tensor ``(1, 3, S, S)`` (an X-ray has only window 0).
+    """The model input of one analysis window: a tensor of one row (an X-ray has only window 0).
 
     Built once per content, spec and window (a recent one is reused); the caller gets its own tensor.
 
@@ -189,19 +225,19 @@ def window_input(sample: Sample, spec: PreprocessingSpec, index: int = 0) -> Mod
     found = _WINDOW_INPUTS.get((sample.sha256, spec, index))
     if found is not None:
         return ModelInput(found.tensor.clone(), found.windows)
-    if isinstance(spec, XraySpec) or not isinstance(sample, AudioSample):
+    if isinstance(spec, XraySpec | XrayGraySpec) or not isinstance(sample, AudioSample):
         if index != 0:
             raise IndexError(f"an X-ray has one input, not window {index}")
         built = next(iter_model_inputs(sample, spec))
     else:
         clip, _, window = window_clip(sample, spec, index)
-        built = ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,))
+        built = ModelInput(tensor=window_tensor(clip, spec)[None], windows=(window,))
     remember_window_input(sample, spec, built)
     return built
 
 
 def model_inputs(sample: Sample, spec: PreprocessingSpec) -> ModelInput:
-    """The whole model input of ``sample`` at once: tensor ``(n_windows, 3, S, S)`` (see :func:`iter_model_inputs`)."""
+    """The whole model input of ``sample`` at once: one row per window (see :func:`iter_model_inputs`)."""
     batches = list(iter_model_inputs(sample, spec))
     return ModelInput(tensor=torch.cat([batch.tensor for batch in batches]),
                       windows=tuple(window for batch in batches for window in batch.windows))

@@ -7,7 +7,7 @@ spectrograms at another sample rate and figure size than its training ones).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from xaiscope.errors import CardError
@@ -92,7 +92,104 @@ class XraySpec:
     std: tuple[float, float, float] = IMAGENET_STD
 
 
-PreprocessingSpec = AudioSpec | XraySpec
+@dataclass(frozen=True)
+class WaveformSpec:
+    """Recording -> ``(n_samples,)`` mono samples at the model's rate (the ``waveform`` input kind).
+
+    The recording is resampled, cut into windows and padded exactly like :class:`AudioSpec` recordings (the same
+    ``window_seconds``, ``hop_seconds``, ``pad`` and ``aggregation`` rules); each window becomes one row of the model
+    input, ``(N, window_seconds * sample_rate)``.
+
+    Attributes:
+        normalize: scale each window to zero mean and unit variance (what Hugging Face's
+            ``Wav2Vec2FeatureExtractor(do_normalize=True)`` does, read from the model's processor config).
+    """
+
+    kind: Literal["waveform"] = "waveform"
+    sample_rate: int = 16000
+    window_seconds: float = 1.0
+    hop_seconds: float = 0.5
+    pad: ClipPadding = "repeat"
+    aggregation: Aggregation = "max"
+    normalize: bool = True
+
+    def __post_init__(self) -> None:
+        _check_windowing(self.window_seconds, self.hop_seconds, self.pad, self.aggregation)
+
+
+@dataclass(frozen=True)
+class FeaturesSpec:
+    """Recording -> a feature extractor's matrix (the ``features`` input kind, e.g. AST's filter bank).
+
+    Windowing as :class:`WaveformSpec`; each window goes through the model's own Hugging Face feature extractor,
+    rebuilt from the processor config stored here (``extractor`` is its class name in ``transformers``,
+    ``extractor_config`` its ``preprocessor_config.json``), so the card alone says how the matrix is made.
+    ``input_name`` is the keyword the network takes it under (``input_values`` for AST, ``input_features`` for
+    Whisper). Model input: ``(N, *matrix_shape)``, e.g. ``(N, frames, mel_bins)`` for AST.
+    """
+
+    kind: Literal["features"] = "features"
+    sample_rate: int = 16000
+    window_seconds: float = 1.0
+    hop_seconds: float = 0.5
+    pad: ClipPadding = "repeat"
+    aggregation: Aggregation = "max"
+    extractor: str = ""
+    extractor_config: dict[str, Any] = field(default_factory=dict, hash=False)
+    input_name: str = "input_values"
+
+    def __post_init__(self) -> None:
+        _check_windowing(self.window_seconds, self.hop_seconds, self.pad, self.aggregation)
+        if not self.extractor:
+            raise CardError("A features spec must name its feature extractor class.",
+                            "Re-import the model directory with `xaiscope import`.")
+
+
+@dataclass(frozen=True)
+class XrayGraySpec:
+    """Radiograph -> ``(1, image_size, image_size)`` in [-1024, 1024] (the ``xray-gray`` input kind).
+
+    torchxrayvision's convention: the gray image (8-bit quantised, as for :class:`XraySpec`) is centre-cropped to a
+    square, resized to ``image_size`` (antialiased bilinear) and scaled from [0, 255] to [-1024, 1024]
+    (``xrv.datasets.normalize(image, 255)``).
+    """
+
+    kind: Literal["xray-gray"] = "xray-gray"
+    image_size: int = 224
+    low: float = -1024.0
+    high: float = 1024.0
+
+
+def _check_windowing(window_seconds: float, hop_seconds: float, pad: str, aggregation: str) -> None:
+    if hop_seconds <= 0 or window_seconds <= 0:
+        raise CardError("window_seconds and hop_seconds must be positive.", "Fix the model card.")
+    if pad not in ("none", "repeat", "zeros") or aggregation not in ("mean", "max"):
+        raise CardError(f"Unknown pad '{pad}' or aggregation '{aggregation}'.",
+                        "Use pad none|repeat|zeros and aggregation mean|max in the model card.")
+
+
+PreprocessingSpec = AudioSpec | XraySpec | WaveformSpec | FeaturesSpec | XrayGraySpec
+#: Specs that cut a recording into analysis windows (every audio spec).
+WindowedSpec = AudioSpec | WaveformSpec | FeaturesSpec
+#: Specs whose model input is a normalised RGB picture.
+PictureSpec = AudioSpec | XraySpec
+AUDIO_SPECS = (AudioSpec, WaveformSpec, FeaturesSpec)
+XRAY_SPECS = (XraySpec, XrayGraySpec)
+
+
+#: What a network takes (the card's preprocessing spec builds it):
+#: ``picture`` a normalised ``(N, 3, S, S)`` picture (a mel-spectrogram image or a resized radiograph);
+#: ``waveform`` ``(N, n_samples)`` mono samples at the model's rate, one row per analysis window;
+#: ``features`` ``(N, *matrix)`` a feature extractor's matrix (e.g. AST's filter bank ``(N, frames, mel_bins)``);
+#: ``xray-gray`` ``(N, 1, S, S)`` one gray channel in torchxrayvision's scaling, [-1024, 1024].
+InputKind = Literal["picture", "waveform", "features", "xray-gray"]
+
+
+def spec_input_kind(spec: PreprocessingSpec) -> InputKind:
+    """The input kind a spec produces: ``picture``, ``waveform``, ``features`` or ``xray-gray``."""
+    if isinstance(spec, AudioSpec | XraySpec):
+        return "picture"
+    return spec.kind
 
 
 def spec_to_dict(spec: PreprocessingSpec) -> dict[str, Any]:
@@ -106,13 +203,15 @@ def spec_from_dict(data: dict[str, Any]) -> PreprocessingSpec:
     Raises:
         CardError: unknown ``kind`` or unknown keys.
     """
-    kinds: dict[str, type[AudioSpec] | type[XraySpec]] = {"audio": AudioSpec, "xray": XraySpec}
+    kinds: dict[str, type[PreprocessingSpec]] = {"audio": AudioSpec, "xray": XraySpec, "waveform": WaveformSpec,
+                                                 "features": FeaturesSpec, "xray-gray": XrayGraySpec}
     cls = kinds.get(str(data.get("kind")))
     if cls is None:
-        raise CardError(f"Unknown preprocessing kind '{data.get('kind')}'.", "Use 'audio' or 'xray'.")
+        raise CardError(f"Unknown preprocessing kind '{data.get('kind')}'.", f"Use one of {sorted(kinds)}.")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise CardError(f"Unknown preprocessing keys {unknown}.", f"Allowed keys: {sorted(known)}.")
-    values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+    values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) and key in ("mean", "std") else value
+                              for key, value in data.items()}
     return cls(**values)

@@ -121,7 +121,7 @@ def assess(model: Any, checks: list[Check], window_probabilities: torch.Tensor, 
     windows = window_probabilities.double().numpy()
     verdict = combined.double().numpy()[None]
     calibrated = None
-    if card.calibration and card.calibration.get("temperature"):
+    if card.calibration and card.calibration.get("temperature") and card.output_kind != "multi-label":
         temperature = float(card.calibration["temperature"])
         calibrated = {"method": "temperature scaling", "temperature": round(temperature, 4),
                       "fitted_on": card.calibration.get("fitted_on", ""),

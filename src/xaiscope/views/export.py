@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from xaiscope.inputs import AudioSample, Sample, XraySample
+from xaiscope.preprocessing.spec import AudioSpec, XraySpec
 from xaiscope.views.audio import AudioView
 from xaiscope.views.overlay import lime_view, overlay, png_bytes, shap_view, to_gray
 from xaiscope.views.summary import summarise
@@ -18,16 +19,24 @@ def explanation_files(explanation: Any, sample: Sample, spec: Any, *, opacity: f
                       keep: float = 0.2) -> dict[str, bytes]:
     """Every file of one explanation, by file name.
 
-    * ``overlay.png``: the map over the input — the full-resolution radiograph, or the spectrogram picture;
+    * ``overlay.png``: the map over the input — the full-resolution radiograph, or the model-input picture
+      (spectrogram, gray X-ray, features matrix); for a waveform model ``time.png``, the map over seconds instead;
     * ``attribution.npy``: the raw signed map at model-input resolution, ``(H, W)`` float32;
     * ``record.json``: method, explained class and probability, parameters, model calls, seconds, summary;
     * audio: ``timefreq.png`` (seconds and Hz axes, importance over time and frequency) and ``listen.wav``;
     * LIME: ``lime.png`` (top superpixels with boundaries); SHAP: ``shap.png`` (red/green superpixel display).
     """
     files: dict[str, bytes] = {}
-    view = AudioView.build(explanation, sample, spec) if isinstance(sample, AudioSample) else None
-    base = sample.display if isinstance(sample, XraySample) else to_gray(explanation.picture)
-    files["overlay.png"] = png_bytes(overlay(base, explanation.attribution, opacity=opacity))
+    view = AudioView.build(explanation, sample, spec) \
+        if isinstance(sample, AudioSample) and isinstance(spec, AudioSpec) else None
+    if explanation.attribution.shape[0] == 1:  # a waveform model's map over time: plotted, not overlaid
+        from xaiscope.views.timeline import time_map_png
+
+        files["time.png"] = time_map_png(explanation, spec)
+    else:
+        base = sample.display if isinstance(sample, XraySample) and isinstance(spec, XraySpec) \
+            else to_gray(explanation.picture)
+        files["overlay.png"] = png_bytes(overlay(base, explanation.attribution, opacity=opacity))
     files["attribution.npy"] = _npy(explanation.attribution)
     record = {**explanation.record(), "summary": summarise(explanation, view)}
     if view is not None:
