@@ -107,20 +107,16 @@ def _last_linear_path(network: nn.Module) -> str:
     return linears[-1] if linears else ""
 
 
-def default_cam_target_layer(network: nn.Module, image_size: int = 224) -> str:
-    """The deepest module whose output is still a spatial feature map.
+def traced_cam_layer(network: nn.Module, sample_input: torch.Tensor) -> str | None:
+    """The deepest leaf module whose output is still a spatial map ``(N, C, H, W)`` with H, W >= 2, or None.
 
-    Runs one forward pass on zeros and returns the dotted path of the last leaf module (in execution order)
-    whose output is a 4-D tensor with height and width of at least 2.
-
-    Args:
-        network: the model, ``(N, 3, image_size, image_size)`` -> logits.
-        image_size: side of the traced input.
+    Runs one forward pass on ``sample_input`` (one input row with its batch dimension, e.g. ``(1, 3, 224, 224)``)
+    and returns the dotted path of the last such module in execution order. Every model source traces with this.
     """
     order: list[str] = []
     handles = []
 
-    def record(path: str):
+    def record(path: str):  # type annotations of hooks are not checked by torch
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
             if isinstance(output, torch.Tensor) and output.dim() == 4 and min(output.shape[-2:]) >= 2:
                 order.append(path)
@@ -131,14 +127,24 @@ def default_cam_target_layer(network: nn.Module, image_size: int = 224) -> str:
             handles.append(module.register_forward_hook(record(path)))
     try:
         with torch.no_grad():
-            network.eval()(torch.zeros(1, 3, image_size, image_size))
+            network.eval()(sample_input)
     finally:
         for handle in handles:
             handle.remove()
-    if not order:
+    return order[-1] if order else None
+
+
+def default_cam_target_layer(network: nn.Module, image_size: int = 224) -> str:
+    """The traced CAM layer of a picture network (see :func:`traced_cam_layer`).
+
+    Raises:
+        UnknownModelError: the network has no spatial feature maps.
+    """
+    layer = traced_cam_layer(network, torch.zeros(1, 3, image_size, image_size))
+    if layer is None:
         raise UnknownModelError("This network has no spatial feature maps, so CAM methods cannot explain it.",
                                 "Use a gradient or perturbation method instead.")
-    return order[-1]
+    return layer
 
 
 def cam_target_layer_for(architecture: str, network: nn.Module) -> str | None:

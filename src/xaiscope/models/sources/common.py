@@ -5,9 +5,6 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-import torch
-from torch import nn
-
 from xaiscope.errors import ModelError
 
 #: The extra that installs each optional library (``pip install 'xaiscope[EXTRA]'``).
@@ -35,34 +32,6 @@ def require(module: str, what: str) -> ModuleType:
         raise MissingExtraError(f"{what} need the '{module}' package, which is not installed.",
                                 f"Install the extra: pip install 'xaiscope[{extra}]' (or 'xaiscope[models]' for "
                                 "every model source).") from error
-
-
-def traced_cam_layer(network: nn.Module, sample_input: torch.Tensor) -> str | None:
-    """The deepest leaf module whose output is still a spatial map ``(N, C, H, W)`` with H, W >= 2, or None.
-
-    Args:
-        network: the model, taking ``sample_input``.
-        sample_input: one input row with its batch dimension, e.g. ``(1, 1, 224, 224)``.
-    """
-    order: list[str] = []
-    handles = []
-
-    def record(path: str):  # type annotations of hooks are not checked by torch
-        def hook(_module: nn.Module, _inputs: object, output: object) -> None:
-            if isinstance(output, torch.Tensor) and output.dim() == 4 and min(output.shape[-2:]) >= 2:
-                order.append(path)
-        return hook
-
-    for path, module in network.named_modules():
-        if path and not list(module.children()):
-            handles.append(module.register_forward_hook(record(path)))
-    try:
-        with torch.no_grad():
-            network.eval()(sample_input)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return order[-1] if order else None
 
 
 def unique_labels(labels: list[str]) -> tuple[str, ...]:

@@ -10,10 +10,11 @@ from torch import nn
 
 from xaiscope.errors import UnknownModelError
 from xaiscope.inputs.sample import Modality
+from xaiscope.models.architectures import traced_cam_layer
 from xaiscope.models.card import ModelCard, guess_alert_class
 from xaiscope.models.checkpoint import fit_state_dict, head_outputs, read_state_dict
 from xaiscope.models.model import Model
-from xaiscope.models.sources.common import require, three, traced_cam_layer
+from xaiscope.models.sources.common import require, three
 from xaiscope.preprocessing.spec import IMAGENET_MEAN, IMAGENET_STD, AudioSpec, PreprocessingSpec, XraySpec
 
 
