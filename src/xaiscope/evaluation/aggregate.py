@@ -17,7 +17,7 @@ import numpy as np
 from xaiscope.evaluation.audit import AuditStore
 from xaiscope.evaluation.base import Metric
 from xaiscope.evaluation.registry import get_metric
-from xaiscope.evaluation.results import bootstrap_ci
+from xaiscope.evaluation.results import SummaryRow, bootstrap_ci
 from xaiscope.evaluation.verdict import Comparison, compare_with_control, method_verdicts, plain_summary
 from xaiscope.explainers.registry import get_method
 
@@ -26,8 +26,8 @@ WORST_CASES = 3
 
 
 @dataclass(frozen=True)
-class AuditRow:
-    """One method on one score column over the audit's inputs.
+class AuditRow(SummaryRow):
+    """One method on one score column over the audit's inputs: a :class:`SummaryRow` with two more columns.
 
     Attributes:
         n: inputs with a defined score; ``not_applicable``: inputs where the score is undefined (the reasons are in
@@ -36,24 +36,8 @@ class AuditRow:
         seconds, model_calls: mean per input of this metric's own work.
     """
 
-    method: str
-    metric: str
-    output: str
-    label: str
-    category: str
-    direction: str
-    n: int
     not_applicable: int
-    mean: float
     median: float
-    ci_low: float
-    ci_high: float
-    seconds: float
-    model_calls: float
-
-    def record(self) -> dict[str, Any]:
-        return {key: (None if isinstance(value, float) and not np.isfinite(value) else value)
-                for key, value in self.__dict__.items()}
 
 
 @dataclass
