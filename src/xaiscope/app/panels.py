@@ -193,8 +193,8 @@ def _downloads(model: Any, sample: Any, prediction: Any, explanations: list[Any]
         columns = st.columns(len(files))
         for column, (name, content) in zip(columns, files.items(), strict=True):
             column.download_button(name, content, file_name=f"{stem}_{explanation.method}_{name}",
-                                   key=f"download-{explanation.method}-{name}")
+                                   key=f"download-{explanation.method}-{name}", on_click="ignore")
     report = html_report(prediction, model.card, bundles, rank_agreement(explanations) if len(explanations) > 1
                          else None)
     st.download_button("HTML report (everything above)", report.encode(), file_name=f"{stem}_xaiscope.html",
-                       mime="text/html", type="primary", key="download-report")
+                       mime="text/html", type="primary", key="download-report", on_click="ignore")
