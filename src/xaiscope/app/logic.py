@@ -92,14 +92,24 @@ def cached_recording_picture(sample: AudioSample) -> np.ndarray:
     return picture
 
 def rank_agreement(explanations: list[Explanation], size: int = 56) -> dict[tuple[str, str], float]:
-    """Spearman rank correlation between each pair of maps, compared at ``size`` x ``size``.
+    """Spearman rank correlation between each pair of maps.
+
+    Recordings are compared on the time-frequency plane (every map there, whatever its model or method) when all
+    maps have one of the same shape; otherwise maps are compared at ``size`` x ``size`` in model-input space.
+    Maps are named by method label, prefixed by the model's name when several models are compared.
 
     Returns:
-        ``{(label_a, label_b): rho}`` for every pair, in the given order; NaN (undefined) when either map is
+        ``{(name_a, name_b): rho}`` for every pair, in the given order; NaN (undefined) when either map is
         constant (see :mod:`xaiscope.maps.similarity`).
     """
     from xaiscope.maps import rank_correlation
     from xaiscope.views.overlay import resize_map
 
-    small = {e.label: resize_map(e.attribution, size, size) for e in explanations}
-    return {(first, second): rank_correlation(small[first], small[second]) for first, second in combinations(small, 2)}
+    several = len({e.model for e in explanations}) > 1
+    names = [f"{e.model} · {e.label}" if several else e.label for e in explanations]
+    planes = [e.plane.values for e in explanations if e.plane is not None]
+    if len(planes) == len(explanations) and len({plane.shape for plane in planes}) == 1:
+        maps = dict(zip(names, planes, strict=True))
+    else:
+        maps = {name: resize_map(e.attribution, size, size) for name, e in zip(names, explanations, strict=True)}
+    return {(first, second): rank_correlation(maps[first], maps[second]) for first, second in combinations(maps, 2)}

@@ -134,46 +134,68 @@ def choose_methods(model: Any) -> dict[str, dict[str, Any]]:
 
 
 def run_explanations(model: Any, sample: Any, chosen: dict[str, dict[str, Any]], seed: int, window: int | None,
-                     ) -> list[Any]:
-    """Explain with every chosen method (cached ones at once), with a progress bar and a Stop button."""
-    cache = EXPLANATIONS
-    estimates = [COSTS.estimate(model, name, get_method(name).family, get_method(name).model_calls(model, params))
-                 for name, params in chosen.items()]
+                     also: Any = None) -> tuple[list[Any], list[Any]]:
+    """Explain with every chosen method (cached ones at once), with a progress bar and a Stop button.
+
+    Args:
+        also: a second model to compare with (Compare across models): the chosen methods that suit it explain it
+            too, each on its own decisive window.
+
+    Returns:
+        The explanations of ``model`` and those of ``also`` (empty without one).
+    """
+    second = {name: params for name, params in chosen.items() if also is not None and not get_method(name).suits(also)}
+    plan = [(model, name, params, window) for name, params in chosen.items()]
+    plan += [(also, name, params, None) for name, params in second.items()]
+    estimates = [COSTS.estimate(m, name, get_method(name).family, get_method(name).model_calls(m, params))
+                 for m, name, params, _ in plan]
     total_calls = sum(estimate.calls for estimate in estimates)
     total_seconds = sum(estimate.seconds for estimate in estimates)
-    bases = "; ".join(f"{get_method(name).label} {e.per_call * 1000:.0f} ms per call {e.basis}"
-                      for name, e in zip(chosen, estimates, strict=True))
+    bases = "; ".join(f"{m.name} {get_method(name).label} {e.per_call * 1000:.0f} ms per call {e.basis}"
+                      for (m, name, _, _), e in zip(plan, estimates, strict=True))
     st.caption(f"Cost: {total_calls} model calls, about {_duration(total_seconds)} on this server now ({bases}); "
                "results already computed come from the cache.")
     start, stop = st.columns([1, 1])
     clicked = start.button("Explain", type="primary", key="explain")
     if stop.button("Stop", key="stop"):
         st.info("Stopped. Nothing already computed is lost.")
-    explanations = []
-    for name, params in chosen.items():
-        key = cache.key(model, sample, name, params, seed, None, window)
-        found = cache.get(key)
+    done: dict[int, list[Any]] = {id(model): [], id(also): []}
+    for explained, name, params, at in plan:
+        key = EXPLANATIONS.key(explained, sample, name, params, seed, None, at)
+        found = EXPLANATIONS.get(key)
         if found is not None:
-            explanations.append(found)
+            done[id(explained)].append(found)
         elif clicked:
-            bar = st.progress(0.0, text=f"{get_method(name).label}: starting")
-            label = get_method(name).label
+            label = f"{explained.name} · {get_method(name).label}"
+            bar = st.progress(0.0, text=f"{label}: starting")
 
-            def report(done: int, total: int, bar: Any = bar, label: str = label) -> None:
-                bar.progress(min(done / max(total, 1), 1.0), text=f"{label}: {done}/{total} model calls")
+            def report(calls: int, total: int, bar: Any = bar, label: str = label) -> None:
+                bar.progress(min(calls / max(total, 1), 1.0), text=f"{label}: {calls}/{total} model calls")
 
             try:
-                explanation, _ = cached_explain(cache, model, sample, name, params, seed=seed, window=window,
+                explanation, _ = cached_explain(EXPLANATIONS, explained, sample, name, params, seed=seed, window=at,
                                                 progress=report)
             except ExplanationStopped:
                 st.info("Stopped.")
                 break
             bar.empty()
-            COSTS.record(model, name, explanation.family, explanation.seconds, explanation.model_calls)
-            explanations.append(explanation)
-    if chosen and not explanations and not clicked:
+            COSTS.record(explained, name, explanation.family, explanation.seconds, explanation.model_calls)
+            done[id(explained)].append(explanation)
+    if chosen and not done[id(model)] and not clicked:
         st.info("Press **Explain** to compute the chosen methods.")
-    return explanations
+    return done[id(model)], done[id(also)] if also is not None else []
+
+
+def choose_second_model(model: Any) -> Any:
+    """Compare across models: another present model of the same modality, or None."""
+    others = [entry.card.name for entry in discover()[0]
+              if entry.present and entry.card.modality == model.card.modality and entry.card.name != model.name]
+    if not others:
+        return None
+    name = st.selectbox("Compare across models", ["(none)", *others], key=f"compare-{model.card.modality}",
+                        help="Explain the same input with a second model: both verdicts and their maps side by "
+                             "side (for recordings on one time-frequency plane and one colour scale).")
+    return None if name == "(none)" else load_model(name)
 
 
 def main() -> None:
@@ -200,6 +222,12 @@ def main() -> None:
         show_error(error)
         return
     chosen = choose_methods(model)
+    try:
+        second = choose_second_model(model)
+        second_prediction = panels.compact_prediction(second, sample) if second is not None else None
+    except XaiscopeError as error:
+        show_error(error)
+        second, second_prediction = None, None
     settings = st.columns(2)
     seed = int(settings[0].number_input("Seed (every random source)", min_value=0, value=0, step=1, key="seed"))
     window = None
@@ -209,12 +237,13 @@ def main() -> None:
                                               value=default, step=1, key="window",
                                               help="Default: the window that decided the verdict."))
     try:
-        explanations = run_explanations(model, sample, chosen, seed, window)
+        explanations, second_explanations = run_explanations(model, sample, chosen, seed, window, second)
     except XaiscopeError as error:
         show_error(error)
         return
     if explanations:
-        panels.show_explanations(model, sample, prediction, explanations, FILES, chosen, seed, truth)
+        across = panels.Across(second, second_prediction, second_explanations) if second is not None else None
+        panels.show_explanations(model, sample, prediction, explanations, FILES, chosen, seed, truth, across)
 
 
 def _duration(seconds: float) -> str:

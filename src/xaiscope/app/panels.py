@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,9 @@ from xaiscope.app.banner import show_banner, show_trust_facts
 from xaiscope.app.logic import LruCache, cached_prediction, cached_recording_picture, rank_agreement
 from xaiscope.app.text import plain
 from xaiscope.inputs import AudioSample
-from xaiscope.preprocessing.spec import AudioSpec, XraySpec
+from xaiscope.preprocessing.spec import XraySpec
 from xaiscope.views import AudioView, overlay
+from xaiscope.views.audio import compare_figure_png
 from xaiscope.views.export import explanation_files
 from xaiscope.views.overlay import to_gray
 from xaiscope.views.report import html_report
@@ -60,6 +62,25 @@ def show_prediction(model: Any, sample: Any) -> Any:
     return prediction
 
 
+@dataclass(frozen=True)
+class Across:
+    """Compare across models: the second model, its verdict on the same input and its explanations."""
+
+    model: Any
+    prediction: Any
+    explanations: list[Any]
+
+
+def compact_prediction(model: Any, sample: Any) -> Any:
+    """The second model's verdict in one line, with its warnings (Compare across models)."""
+    with st.spinner(f"Classifying with {model.name}..."):
+        prediction = cached_prediction(model, sample)
+    colour = "red" if prediction.label == model.card.alert_class else "green"
+    st.markdown(f"**{plain(model.name)}**: :{colour}[{plain(prediction.label)}] (P = {prediction.confidence:.3f})")
+    show_banner(prediction, "verdict")
+    return prediction
+
+
 def _wav_bytes(waveform: np.ndarray, rate: int) -> bytes:
     import soundfile
 
@@ -89,8 +110,9 @@ def _zoomed(image: np.ndarray, zoom: float, centre_x: float, centre_y: float) ->
 
 
 def show_explanations(model: Any, sample: Any, prediction: Any, explanations: list[Any], files_cache: LruCache,
-                      chosen: dict[str, dict[str, Any]], seed: int, truth: Any) -> None:
-    """The Result, Compare, Downloads and Trust views of the computed explanations."""
+                      chosen: dict[str, dict[str, Any]], seed: int, truth: Any, across: Across | None = None) -> None:
+    """The Result, Compare, Downloads and Trust views of the computed explanations (and, with ``across``, the
+    second model's beside them in Compare)."""
     from xaiscope.app.trust import show_trust
 
     result_tab, compare_tab, downloads_tab, trust_tab = st.tabs(["Result", "Compare", "Downloads", "Trust"])
@@ -100,7 +122,9 @@ def show_explanations(model: Any, sample: Any, prediction: Any, explanations: li
         _result(model, sample, explanations, files_cache)
     with compare_tab:
         show_banner(prediction, "explanation")
-        _compare(sample, explanations)
+        _compare(model, sample, explanations)
+        if across is not None:
+            _compare_models(model, sample, explanations, across)
     with downloads_tab:
         show_banner(prediction, "explanation")
         _downloads(model, sample, prediction, explanations, files_cache, spec)
@@ -117,69 +141,126 @@ def _base_image(sample: Any, explanation: Any) -> np.ndarray:
 def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCache) -> None:
     labels = [e.label for e in explanations]
     chosen = explanations[labels.index(st.selectbox("Method", labels, key="result-method"))]
-    controls = st.columns(4)
-    opacity = controls[0].slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="opacity")
-    show_map = controls[1].toggle("Show explanation", value=True, key="show-map",
-                                  help="Off: the original input, to compare.")
-    zoom = controls[2].slider("Zoom", 1.0, 8.0, 1.0, 0.5, key="zoom")
-    centre_x = controls[3].slider("Zoom centre x", 0.0, 1.0, 0.5, 0.05, key="zoom-x", disabled=zoom <= 1)
-    centre_y = controls[3].slider("Zoom centre y", 0.0, 1.0, 0.5, 0.05, key="zoom-y", disabled=zoom <= 1)
-    spectrogram = isinstance(model.card.preprocessing, AudioSpec)  # the time-frequency views need a spectrogram picture
-    if chosen.attribution.shape[0] > 1:
-        base = _base_image(sample, chosen) if spectrogram or isinstance(model.card.preprocessing, XraySpec) \
-            else to_gray(chosen.picture)
+    spec = model.card.preprocessing
+    if isinstance(sample, AudioSample):
+        _audio_result(chosen, sample, spec, files_cache)
+    else:
+        controls = st.columns(4)
+        opacity = controls[0].slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="opacity")
+        show_map = controls[1].toggle("Show explanation", value=True, key="show-map",
+                                      help="Off: the original input, to compare.")
+        zoom = controls[2].slider("Zoom", 1.0, 8.0, 1.0, 0.5, key="zoom")
+        centre_x = controls[3].slider("Zoom centre x", 0.0, 1.0, 0.5, 0.05, key="zoom-x", disabled=zoom <= 1)
+        centre_y = controls[3].slider("Zoom centre y", 0.0, 1.0, 0.5, 0.05, key="zoom-y", disabled=zoom <= 1)
+        base = sample.display if isinstance(spec, XraySpec) else to_gray(chosen.picture)
         shown = overlay(base, chosen.attribution, opacity=opacity) if show_map else np.asarray(base)
         st.image(_zoomed(shown, zoom, centre_x, centre_y), caption=f"{chosen.label} — {chosen.target_class}",
                  width="stretch")
-    keep = 0.2
-    if isinstance(sample, AudioSample) and spectrogram:
-        keep = st.slider("Kept fraction for listening", 0.05, 1.0, 0.2, 0.05, key="keep",
-                         help="listen.wav keeps this fraction of the picture with the highest attribution.")
-    files = _files(files_cache, chosen, sample, model.card.preprocessing, opacity, keep)
-    import json
-
-    record = json.loads(files["record.json"])
-    st.info(plain(record["summary"]))
-    if "time.png" in files:  # a waveform model: its map over the seconds of the window
-        st.image(files["time.png"], caption="attribution over time (red = for, blue = against)", width="stretch")
-    if isinstance(sample, AudioSample) and spectrogram:
-        st.image(files["timefreq.png"], caption="attribution on time (s) and frequency (Hz, mel scale)",
-                 width="stretch")
-        view = AudioView.build(chosen, sample, model.card.preprocessing)
-        import pandas as pd
-
-        st.caption("Importance over time")
-        st.area_chart(pd.DataFrame({"time s": view.times, "share": view.time_importance()}).set_index("time s"))
-        st.caption("What the model relied on (listen.wav)")
-        st.audio(files["listen.wav"], format="audio/wav")
+        files = _files(files_cache, chosen, sample, spec, opacity, 0.2)
+        st.info(plain(_record(files)["summary"]))
     for extra, caption in (("lime.png", "LIME: top superpixels"), ("shap.png", "SHAP: red = for, green = against")):
+        files = _files(files_cache, chosen, sample, spec, 0.5, 0.2)
         if extra in files:
             st.image(files[extra], caption=caption, width=448)
     st.caption(f"{chosen.seconds:.2f} s, {chosen.model_calls} model calls, seed {chosen.seed}, "
                f"parameters {chosen.params}")
 
 
-def _compare(sample: Any, explanations: list[Any]) -> None:
-    """The chosen methods side by side on one colour scale, with their cost, and how far each pair agrees."""
-    st.caption("Each map is scaled by its own 99.5th percentile of |attribution| into [-1, 1] and drawn with the "
-               "same colour map: red = for the explained class, blue = against.")
-    per_row = 3
-    for start in range(0, len(explanations), per_row):
-        columns = st.columns(per_row)
-        for column, explanation in zip(columns, explanations[start:start + per_row], strict=False):
-            with column:
-                st.image(overlay(_base_image(sample, explanation), explanation.attribution, opacity=0.6),
-                         caption=explanation.label, width="stretch")
-                st.caption(f"{explanation.seconds:.2f} s · {explanation.model_calls} model calls")
-    if len(explanations) > 1:
-        import pandas as pd
+def _record(files: dict[str, bytes]) -> dict[str, Any]:
+    import json
 
-        agreement = rank_agreement(explanations)
-        st.markdown("**Agreement** (Spearman rank correlation of the maps; 1 = same ranking, 0 = unrelated; "
-                    "undefined when a map is flat)")
-        st.dataframe(pd.DataFrame([{"method A": a, "method B": b,
-                                    "rho": "undefined (flat map)" if math.isnan(v) else f"{v:.3f}"}
-                                   for (a, b), v in agreement.items()]), hide_index=True)
+    return dict(json.loads(files["record.json"]))
+
+
+#: Width in pixels of a time-frequency figure on the page: its own size, never stretched to the page.
+FIGURE_WIDTH = 900
+
+
+def _audio_result(chosen: Any, sample: Any, spec: Any, files_cache: LruCache) -> None:
+    """One audio explanation on the time-frequency plane (seconds, Hz, colour bar), its summary and listen.wav."""
+    keep = st.slider("Kept fraction for listening", 0.05, 1.0, 0.2, 0.05, key="keep",
+                     help="listen.wav keeps this fraction of the time-frequency cells with the highest attribution.")
+    files = _files(files_cache, chosen, sample, spec, 0.5, keep)
+    st.info(plain(_record(files)["summary"]))
+    if "timefreq.png" not in files:  # a feature extractor of unknown geometry: no plane
+        st.warning("This map is over the model's own features, whose time and frequency layout is not known, so "
+                   "it cannot be drawn in seconds and Hz. The tile methods explain any audio model on the plane.")
+        if "overlay.png" in files:
+            st.image(files["overlay.png"], caption=f"{chosen.label} over the model's input", width=448)
+        return
+    st.image(files["timefreq.png"], width=FIGURE_WIDTH,
+             caption=f"{chosen.label} on the time-frequency plane: red = for '{chosen.target_class}', blue = "
+                     f"against; gray = the window's energy per band (dB). Map origin: {chosen.plane.origin}.")
+    st.caption("What the model relied on (listen.wav)")
+    st.audio(files["listen.wav"], format="audio/wav")
+    for name, caption in (("overlay.png", "the same map over the model's input picture, as the model saw it"),
+                          ("time.png", "the same map over the samples of the window")):
+        if name in files:
+            with st.expander(f"Model input view: {caption}"):
+                st.image(files[name], width=448)
+
+
+def _compare(model: Any, sample: Any, explanations: list[Any]) -> None:
+    """The chosen methods side by side on one colour scale, with their cost, and how far each pair agrees."""
+    planes = [e for e in explanations if e.plane is not None] if isinstance(sample, AudioSample) else []
+    if planes:
+        st.caption("Each map on the time-frequency plane of its window, divided by its largest magnitude: one colour "
+                   "scale, red = for the explained class, blue = against.")
+        views = [(f"{e.label} ({e.seconds:.1f} s, {e.model_calls} calls)", AudioView.build(e, sample,
+                                                                                          model.card.preprocessing))
+                 for e in planes]
+        st.image(compare_figure_png(views), width=min(1300, 560 * min(len(views), 2) + 80))
+    else:
+        st.caption("Each map is scaled by its own 99.5th percentile of |attribution| into [-1, 1] and drawn with "
+                   "the same colour map: red = for the explained class, blue = against.")
+        per_row = 3
+        for start in range(0, len(explanations), per_row):
+            columns = st.columns(per_row)
+            for column, explanation in zip(columns, explanations[start:start + per_row], strict=False):
+                with column:
+                    st.image(overlay(_base_image(sample, explanation), explanation.attribution, opacity=0.6),
+                             caption=explanation.label, width="stretch")
+                    st.caption(f"{explanation.seconds:.2f} s · {explanation.model_calls} model calls")
+    if len(explanations) > 1:
+        _agreement(rank_agreement(explanations))
+
+
+def _agreement(agreement: dict[tuple[str, str], float]) -> None:
+    import pandas as pd
+
+    st.markdown("**Agreement** (Spearman rank correlation of the maps, on the time-frequency plane for recordings; "
+                "1 = same ranking, 0 = unrelated; undefined when a map is flat)")
+    st.dataframe(pd.DataFrame([{"map A": a, "map B": b, "rho": "undefined (flat map)" if math.isnan(v) else f"{v:.3f}"}
+                               for (a, b), v in agreement.items()]), hide_index=True)
+
+
+def _compare_models(model: Any, sample: Any, explanations: list[Any], across: Across) -> None:
+    """Compare across models: each method's map for both models side by side, one colour scale."""
+    st.subheader(f"Across models: {model.name} and {across.model.name}")
+    st.caption(f"{across.model.name} says {plain(across.prediction.label)} (P = {across.prediction.confidence:.3f}); "
+               "each model explains its own decisive window.")
+    theirs = {e.method: e for e in across.explanations}
+    pairs = [(mine, theirs[mine.method]) for mine in explanations if mine.method in theirs]
+    missing = [e.label for e in explanations if e.method not in theirs]
+    if missing:
+        st.caption(f"Not computed for {across.model.name} (the method does not suit it, or Explain was not pressed): "
+                   + ", ".join(missing))
+    if not pairs:
+        return
+    audio = isinstance(sample, AudioSample)
+    if audio and all(a.plane is not None and b.plane is not None for a, b in pairs):
+        views = []
+        for a, b in pairs:
+            views += [(f"{a.model} · {a.label}", AudioView.build(a, sample, model.card.preprocessing)),
+                      (f"{b.model} · {b.label}", AudioView.build(b, sample, across.model.card.preprocessing))]
+        st.image(compare_figure_png(views, columns=2), width=1200)
+    else:
+        for a, b in pairs:
+            columns = st.columns(2)
+            for column, explanation in zip(columns, (a, b), strict=True):
+                column.image(overlay(_base_image(sample, explanation), explanation.attribution, opacity=0.6),
+                             caption=f"{explanation.model} · {explanation.label}", width="stretch")
+    _agreement(rank_agreement([e for pair in pairs for e in pair]))
 
 
 def _downloads(model: Any, sample: Any, prediction: Any, explanations: list[Any], files_cache: LruCache,

@@ -19,11 +19,14 @@ import torch
 
 from xaiscope.errors import ExplanationError
 from xaiscope.explainers.registry import get_method
-from xaiscope.inputs.sample import Sample
+from xaiscope.inputs.sample import AudioSample, Sample
 from xaiscope.models.model import Model
+from xaiscope.plane.grid import PlaneGrid, PlaneMap
+from xaiscope.plane.project import to_plane
 from xaiscope.plugins import CallMeter, ProgressCallback, parse_target
-from xaiscope.preprocessing import Window, window_input
+from xaiscope.preprocessing import Window, window_clip, window_input
 from xaiscope.preprocessing.codec import codec_for
+from xaiscope.preprocessing.spec import AudioSpec, FeaturesSpec, PreprocessingSpec, WaveformSpec
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,13 @@ class Explanation:
 
     Attributes:
         method, label, family: the method's registry name, display label and family.
-        attribution: float32 signed map in model-input space (positive = for ``target_class``): ``(H, W)`` for
-            pictures and gray X-rays, the features matrix, or ``(1, n_samples)`` over time for a waveform model.
+        attribution: float32 signed map (positive = for ``target_class``) in the method's ``space``: ``input``, the
+            model-input space: ``(H, W)`` for pictures and gray X-rays, the features matrix, or ``(1, n_samples)``
+            over time for a waveform model; ``plane``: ``(n_bands, n_frames)`` on the time-frequency plane.
+        space: ``input`` or ``plane`` (see ``attribution``).
+        plane: for a recording, the map on the time-frequency plane (:class:`~xaiscope.plane.PlaneMap`; computed
+            there, or carried there from the model's input space), None when the model's input has no stated
+            geometry (an unknown feature extractor) and for X-rays.
         picture: ``(H, W, 3)`` uint8, the model input seen as a picture (spectrogram, resized X-ray, the scaled
             features matrix; for a waveform a ``(1, n_samples, 3)`` strip of its absolute amplitude).
         target, target_class, target_probability: the explained class and its probability for this input.
@@ -64,6 +72,8 @@ class Explanation:
     input: dict[str, Any]
     window: Window | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    space: str = "input"
+    plane: PlaneMap | None = None
 
     def record(self) -> dict[str, Any]:
         """JSON-ready record (no arrays)."""
@@ -75,7 +85,10 @@ class Explanation:
             "expected_model_calls": self.expected_model_calls, "seconds": round(self.seconds, 4),
             "window": None if self.window is None else {"index": self.window.index, "start_s": self.window.start_s,
                                                         "end_s": self.window.end_s},
-            "attribution_shape": list(self.attribution.shape),
+            "attribution_shape": list(self.attribution.shape), "space": self.space,
+            "plane": None if self.plane is None else {**self.plane.grid.describe(), "origin": self.plane.origin,
+                                                      "start_s": self.plane.start_s,
+                                                      "real_end_s": round(self.plane.real_end_s, 4)},
         }
 
 
@@ -124,9 +137,11 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         except IndexError as error:
             raise ExplanationError(f"{error}.", "Choose a window from the prediction's timeline.") from error
         inputs = model_input.tensor
+        if chosen.takes == "recording":
+            inputs = torch.from_numpy(_clip(sample, spec, window)[0])[None]
         known = model.window_probabilities(prediction, window) if prediction is not None else None
         probabilities = (torch.tensor([known[name] for name in model.classes]) if known is not None
-                         else model.calibrated(model.probabilities(inputs))[0])
+                         else model.calibrated(model.probabilities(model_input.tensor))[0])
         target_index = parse_target(model.classes, target, model.name, lambda: int(probabilities.argmax()),
                                     ExplanationError)
         started = time.perf_counter()
@@ -134,8 +149,9 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         with meter.watch(model.class_view):
             result = chosen.attribute(model, inputs, target_index, values, seed)
         seconds = time.perf_counter() - started
-    picture = np.round(codec_for(spec).to_picture(inputs) * 255).astype(np.uint8)
+    picture = np.round(codec_for(spec).to_picture(model_input.tensor) * 255).astype(np.uint8)
     attribution = np.nan_to_num(np.asarray(result.attribution, dtype=np.float32))
+    plane = _on_plane(attribution, result.space, sample, spec, window) if isinstance(sample, AudioSample) else None
     return Explanation(
         method=chosen.name, label=chosen.label, family=chosen.family, attribution=attribution, picture=picture,
         target=target_index, target_class=model.classes[target_index],
@@ -143,4 +159,29 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         probabilities={name: round(float(p), 6) for name, p in zip(model.classes, probabilities, strict=True)},
         params=values, seed=seed, model_calls=meter.done, expected_model_calls=expected, seconds=seconds,
         model=model.name, input=sample.describe(), window=model_input.windows[0] if model_input.windows else None,
-        extras=dict(result.extras))
+        extras=dict(result.extras), space=result.space, plane=plane)
+
+
+def _clip(sample: Sample, spec: PreprocessingSpec, window: int) -> tuple[np.ndarray, int, Window]:
+    """The analysed audio window as the model hears it: ``(n,)`` float32 at the spec's rate, its real length, its
+    window (see :func:`~xaiscope.preprocessing.window_clip`)."""
+    if not isinstance(sample, AudioSample) or not isinstance(spec, AudioSpec | WaveformSpec | FeaturesSpec):
+        raise ExplanationError("This method explains recordings, and the input is not one.",
+                               "Choose a method for the input's kind (`xaiscope methods --model NAME`).")
+    return window_clip(sample, spec, window)
+
+
+def _on_plane(attribution: np.ndarray, space: str, sample: Sample, spec: PreprocessingSpec, window: int,
+              ) -> PlaneMap | None:
+    """The map on the time-frequency plane of the explained window (see :attr:`Explanation.plane`)."""
+    clip, real, span = _clip(sample, spec, window)
+    grid = PlaneGrid.for_rate(spec.sample_rate)  # type: ignore[union-attr]
+    if space == "plane":
+        values, origin = attribution, "plane"
+    else:
+        projected, origin = to_plane(attribution, spec, grid, len(clip), span.start_s)
+        if projected is None:
+            return None
+        values = projected
+    return PlaneMap(values=np.asarray(values, np.float32), grid=grid, start_s=span.start_s, n_samples=len(clip),
+                    real_end_s=span.start_s + real / grid.sample_rate, background_db=grid.band_db(clip), origin=origin)

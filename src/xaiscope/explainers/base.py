@@ -38,10 +38,13 @@ class AttributionResult:
         attribution: float32, signed, in model-input space (positive = for the target class): ``(H, W)`` for pictures
             and gray X-rays, the ``(A, B)`` matrix for features, ``(1, n_samples)`` over time for waveforms.
         extras: method-specific arrays for the views, e.g. ``segments`` (``(H, W)`` int superpixel labels).
+        space: ``input`` (the shapes above) or ``plane``: ``(n_bands, n_frames)`` on the time-frequency plane of
+            the model's sample rate (:class:`~xaiscope.plane.PlaneGrid`), row 0 the lowest band.
     """
 
     attribution: np.ndarray
     extras: dict[str, Any] = field(default_factory=dict)
+    space: Literal["input", "plane"] = "input"
 
 
 class Method(Plugin):
@@ -54,6 +57,9 @@ class Method(Plugin):
 
     family: ClassVar[Family]
     seeded: ClassVar[bool] = False
+    #: What :meth:`attribute` receives as ``inputs``: one row of ``model`` input, or (``recording``) the analysed
+    #: audio window itself, ``(1, n_samples)`` at the model's sample rate, padded as the model hears it.
+    takes: ClassVar[Literal["model input", "recording"]] = "model input"
     error: ClassVar[type[XaiscopeError]] = ExplanationError
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:

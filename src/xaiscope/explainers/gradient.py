@@ -4,17 +4,28 @@ All of them differentiate ``model.class_view`` (one logit per class), keep the s
 it over the colour channels into an ``(H, W)`` map (a features matrix stays as it is, a waveform gives a map over
 time; see :func:`~xaiscope.explainers.base.channel_sum`). Random sources (SmoothGrad's noise) are seeded
 through a forked torch generator, so the caller's global random state is left untouched.
+
+A **waveform** model is differentiated with respect to the STFT magnitude of its input instead of its samples
+(:class:`~xaiscope.plane.differentiable.MagnitudeModel`): the attribution of each time-frequency bin, pooled into the
+bands of the time-frequency plane, so these maps sit on the same seconds-by-Hz plane as the tile methods'. There the
+``baseline`` choices mean: ``black`` silence (magnitude 0), ``mean`` each bin's mean magnitude over the window,
+``blur`` the magnitude blurred over 2 bins and 5 frames (Gaussian sigma).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
-from captum.attr import GuidedBackprop, IntegratedGradients, NoiseTunnel, Saliency
+from captum.attr import GuidedBackprop, InputXGradient, IntegratedGradients, NoiseTunnel, Saliency
+from torch import nn
 
 from xaiscope.explainers.base import AttributionResult, Method, Param, channel_sum, without_inplace_activations
+from xaiscope.plane.differentiable import MagnitudeModel
+from xaiscope.plane.grid import PlaneGrid
 from xaiscope.preprocessing.codec import codec_for
 from xaiscope.preprocessing.picture import Reference
 from xaiscope.preprocessing.spec import PreprocessingSpec
@@ -34,13 +45,50 @@ def baseline_for(inputs: torch.Tensor, kind: str, spec: PreprocessingSpec) -> to
     return codec_for(spec).reference(inputs, BASELINES[kind], blur_sigma=20.0, blur_kernel=61)
 
 
+def plane_baseline(magnitude: torch.Tensor, kind: str) -> torch.Tensor:
+    """The reference STFT magnitude ``(1, n_bins, n_frames)`` named by a ``baseline`` parameter (module docstring)."""
+    if kind == "black":
+        return torch.zeros_like(magnitude)
+    if kind == "mean":
+        return magnitude.mean(dim=-1, keepdim=True).expand_as(magnitude).contiguous()
+    from scipy.ndimage import gaussian_filter
+
+    blurred = gaussian_filter(magnitude[0].detach().cpu().numpy(), sigma=(2, 5))
+    return torch.from_numpy(np.asarray(blurred, np.float32))[None]
+
+
+#: A ``baseline`` choice (``black``, ``mean``, ``blur``) -> the reference input shaped like the explained one.
+Baseline = Callable[[str], torch.Tensor]
+
+
 class GradientMethod(Method):
-    """A method that differentiates the class view: PyTorch models of every input kind."""
+    """A method that differentiates the class view: PyTorch models of every input kind (waveform models on the
+    time-frequency plane, see the module docstring). Subclasses implement :meth:`run`."""
 
     family = "gradient"
     library = "captum"
     input_kinds = ("picture", "xray-gray", "features", "waveform")
     needs_gradients = True
+
+    def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
+            seed: int) -> torch.Tensor:
+        """The method's attribution of ``forward``'s class ``target`` to ``inputs`` (same shape as ``inputs``)."""
+        raise NotImplementedError
+
+    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
+                  ) -> AttributionResult:
+        with without_inplace_activations(model.network):
+            if model.input_kind != "waveform":
+                spec = model.card.preprocessing
+                attribution = self.run(model.class_view, inputs, lambda kind: baseline_for(inputs, kind, spec),
+                                       target, params, seed)
+                return AttributionResult(channel_sum(attribution))
+            grid = PlaneGrid.for_rate(model.card.preprocessing.sample_rate)  # type: ignore[union-attr]
+            front = MagnitudeModel(model.class_view, inputs, grid)
+            magnitude = front.magnitude
+            per_bin = self.run(front, magnitude, lambda kind: plane_baseline(magnitude, kind), target, params, seed)
+        values = grid.pool(per_bin.detach()[0].cpu().numpy()).astype(np.float32)
+        return AttributionResult(values, space="plane")
 
 
 class IntegratedGradientsMethod(GradientMethod):
@@ -56,14 +104,10 @@ class IntegratedGradientsMethod(GradientMethod):
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return params["steps"]
 
-    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
-                  ) -> AttributionResult:
-        baseline = baseline_for(inputs, params["baseline"], model.card.preprocessing)
-        with without_inplace_activations(model.network):
-            attribution = IntegratedGradients(model.class_view).attribute(
-                inputs, baselines=baseline, target=target, n_steps=params["steps"],
-                internal_batch_size=params["batch_size"])
-        return AttributionResult(channel_sum(attribution))
+    def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
+            seed: int) -> torch.Tensor:
+        return IntegratedGradients(forward).attribute(inputs, baselines=baseline(params["baseline"]), target=target,
+                                                      n_steps=params["steps"], internal_batch_size=params["batch_size"])
 
 
 class SmoothGradMethod(GradientMethod):
@@ -80,15 +124,14 @@ class SmoothGradMethod(GradientMethod):
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return params["samples"]
 
-    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
-                  ) -> AttributionResult:
+    def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
+            seed: int) -> torch.Tensor:
         spread = params["noise"] * float(inputs.max() - inputs.min())
-        with without_inplace_activations(model.network), torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            attribution = NoiseTunnel(Saliency(model.class_view)).attribute(
+            return NoiseTunnel(Saliency(forward)).attribute(
                 inputs, nt_type="smoothgrad", nt_samples=params["samples"], stdevs=spread, target=target,
                 nt_samples_batch_size=params["batch_size"], abs=False)
-        return AttributionResult(channel_sum(attribution))
 
 
 class GuidedBackpropMethod(GradientMethod):
@@ -100,12 +143,26 @@ class GuidedBackpropMethod(GradientMethod):
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1
 
-    def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
-                  ) -> AttributionResult:
-        with without_inplace_activations(model.network), warnings.catch_warnings():
+    def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
+            seed: int) -> torch.Tensor:
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU", category=UserWarning)
-            attribution = GuidedBackprop(model.class_view).attribute(inputs.clone().requires_grad_(), target=target)
-        return AttributionResult(channel_sum(attribution))
+            return GuidedBackprop(forward).attribute(inputs.clone().requires_grad_(), target=target)
 
 
-GRADIENT_METHODS: tuple[type[Method], ...] = (IntegratedGradientsMethod, SmoothGradMethod, GuidedBackpropMethod)
+class GradientXInputMethod(GradientMethod):
+    name = "gradient_x_input"
+    label = "Gradient x Input"
+    summary = ("The input times the gradient of the class score (Shrikumar et al. 2016): a first-order estimate of "
+               "each input value's contribution; on the plane, of each time-frequency bin's magnitude.")
+
+    def model_calls(self, model: Model, params: dict[str, Any]) -> int:
+        return 1
+
+    def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
+            seed: int) -> torch.Tensor:
+        return InputXGradient(forward).attribute(inputs.clone().requires_grad_(), target=target)
+
+
+GRADIENT_METHODS: tuple[type[Method], ...] = (IntegratedGradientsMethod, SmoothGradMethod, GuidedBackpropMethod,
+                                              GradientXInputMethod)

@@ -9,6 +9,7 @@ from xaiscope.explainers.cam import CAM_METHODS
 from xaiscope.explainers.control import CONTROL_METHODS
 from xaiscope.explainers.gradient import GRADIENT_METHODS
 from xaiscope.explainers.perturbation import PERTURBATION_METHODS
+from xaiscope.explainers.tiles import TILE_METHODS
 from xaiscope.plugins import Choice, Registry
 
 if TYPE_CHECKING:
@@ -17,10 +18,12 @@ if TYPE_CHECKING:
 #: Every method by name, in the order lists show them; the ``random`` control (family ``control``) last.
 REGISTRY: Registry[Method] = Registry(
     "explanation method",
-    [cls() for cls in (*CAM_METHODS, *GRADIENT_METHODS, *PERTURBATION_METHODS, *CONTROL_METHODS)],
+    [cls() for cls in (*CAM_METHODS, *GRADIENT_METHODS, *PERTURBATION_METHODS, *TILE_METHODS, *CONTROL_METHODS)],
     aliases={"grad-cam": "gradcam", "gradcam++": "gradcampp", "grad-cam++": "gradcampp", "ig": "integrated_gradients",
              "integratedgradients": "integrated_gradients", "saliency": "smoothgrad", "kernelshap": "kernel_shap",
-             "partition_shap": "shap", "guidedbackprop": "guided_backprop", "score-cam": "scorecam"},
+             "partition_shap": "shap", "guidedbackprop": "guided_backprop", "score-cam": "scorecam",
+             "inputxgradient": "gradient_x_input", "gradient*input": "gradient_x_input",
+             "tile-lime": "tile_lime", "tile-kernelshap": "tile_kernel_shap", "tile-occlusion": "tile_occlusion"},
     listing="xaiscope methods")
 
 #: A method and whether it suits a model and input kind, with the reason when it does not.

@@ -1,26 +1,34 @@
-"""Audio views: an explanation on real axes (seconds, Hz on the mel scale), what mattered over time and
-frequency, and ``listen.wav`` — the recording with only its most important time-frequency regions kept.
+"""Audio views: an explanation on the time-frequency plane (seconds by Hz, :mod:`xaiscope.plane`), what mattered
+over time and frequency, and ``listen.wav``: the recording with only its most important time-frequency cells kept.
 
-Geometry of the model input: the picture spans the analysed clip (padded by the card's rule) from left to
-right (:func:`xaiscope.preprocessing.column_times` gives each column's time), and the mel bands from the
-highest (top row) to the lowest (bottom row): row ``r`` of an ``H``-high picture is mel band
-``n_mels - 1 - floor((r + 0.5) / H * n_mels)``.
+Every audio explanation, whatever the model's input kind, is shown here on the plane of the explained window
+(:attr:`~xaiscope.explainers.Explanation.plane`): computed there (tile methods, gradient methods of waveform models)
+or carried there from the model's own input (a mel picture, a waveform, a known feature matrix). The figure draws
+the window's band energy in dB in gray with the map over it on a diverging colour scale: each map divided by its
+largest magnitude over the recording's frames, so every map (and every model, in a comparison) shares one scale,
+-1 to 1, red for the explained class and blue against it.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xaiscope.errors import XaiscopeError
 from xaiscope.inputs.sample import AudioSample
-from xaiscope.preprocessing import AudioSpec, column_times, window_clip
-from xaiscope.preprocessing.spectrogram import fft_size_for
-from xaiscope.views.overlay import overlay, resize_map, to_gray
+from xaiscope.plane.grid import PlaneMap
+from xaiscope.plane.tiles import keep_cells
+from xaiscope.preprocessing import window_clip
+from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from xaiscope.explainers.api import Explanation
 
 
@@ -35,69 +43,61 @@ class Span:
 
 @dataclass(frozen=True)
 class AudioView:
-    """An explanation of one audio window laid out on real axes.
+    """An explanation of one audio window on the time-frequency plane.
 
     Attributes:
-        attribution: ``(H, W)`` model-input map.
-        picture: ``(H, W, 3)`` uint8 spectrogram picture the model saw.
-        times: ``(W,)`` seconds (of the whole recording) at each column's centre.
-        frequencies: ``(H,)`` Hz at each row's mel band centre, top row first.
-        real_end_s: where the recording ends inside the window (columns after it show padding).
-        clip: ``(n,)`` float32 samples at ``sample_rate``: the clip as the model heard it.
+        plane: the map on the plane, ``(n_bands, n_frames)``, row 0 the lowest band.
+        clip: ``(n,)`` float32 at the plane's sample rate: the window as the model heard it (padding included).
         real_samples: how many samples of ``clip`` are recording (the rest is padding).
-        sample_rate, n_fft, hop_length, n_mels, fmin, fmax: the spec's STFT and mel settings for this clip.
-        start_s: the window's start in the recording.
     """
 
-    attribution: np.ndarray
-    picture: np.ndarray
-    times: np.ndarray
-    frequencies: np.ndarray
-    real_end_s: float
+    plane: PlaneMap
     clip: np.ndarray
     real_samples: int
-    sample_rate: int
-    n_fft: int
-    hop_length: int
-    n_mels: int
-    fmin: float
-    fmax: float
-    start_s: float
 
     @classmethod
-    def build(cls, explanation: Explanation, sample: AudioSample, spec: AudioSpec) -> AudioView:
-        """Lay out ``explanation`` (of ``sample`` under ``spec``) on seconds and Hz."""
-        import librosa
+    def build(cls, explanation: Explanation, sample: AudioSample, spec: PreprocessingSpec) -> AudioView:
+        """Lay out ``explanation`` (of ``sample`` under ``spec``) on the plane.
 
-        clip, real, window = window_clip(sample, spec, explanation.window.index if explanation.window else 0)
-        n_fft = fft_size_for(len(clip), spec)
-        attribution = explanation.attribution
-        height, width = attribution.shape
-        times = column_times(len(clip), window.start_s, spec, width)
-        fmax = spec.fmax or spec.sample_rate / 2
-        centres = librosa.mel_frequencies(n_mels=spec.n_mels + 2, fmin=spec.fmin, fmax=fmax)[1:-1]
-        band = spec.n_mels - 1 - np.floor((np.arange(height) + 0.5) / height * spec.n_mels).astype(int)
-        return cls(attribution=attribution, picture=explanation.picture,
-                   times=times, frequencies=centres[band], real_end_s=window.start_s + real / spec.sample_rate,
-                   clip=clip, real_samples=real, sample_rate=spec.sample_rate, n_fft=n_fft,
-                   hop_length=spec.hop_length, n_mels=spec.n_mels, fmin=spec.fmin, fmax=fmax,
-                   start_s=window.start_s)
+        Raises:
+            XaiscopeError: the explanation has no plane map (a feature extractor of unknown geometry).
+        """
+        if explanation.plane is None:
+            raise XaiscopeError(f"{explanation.label}'s map is over this model's own features, whose time and "
+                                "frequency layout is not known, so it cannot be shown in seconds and Hz.",
+                                "Use a tile method (tile_lime, tile_kernel_shap, tile_occlusion): they explain "
+                                "any audio model on the time-frequency plane.")
+        clip, real, _window = window_clip(sample, spec, explanation.window.index if explanation.window else 0)  # type: ignore[arg-type]
+        return cls(plane=explanation.plane, clip=clip, real_samples=real)
+
+    @property
+    def times(self) -> np.ndarray:
+        """``(n_frames,)`` seconds of the recording at each frame's centre."""
+        return self.plane.times
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """``(n_bands,)`` Hz at each band's centre, lowest first."""
+        return self.plane.grid.band_centres_hz
+
+    @property
+    def real_end_s(self) -> float:
+        return self.plane.real_end_s
+
+    @property
+    def sample_rate(self) -> int:
+        return self.plane.grid.sample_rate
 
     # --- what mattered -------------------------------------------------------------------------------------
 
-    def _positive(self) -> np.ndarray:
-        positive = np.clip(self.attribution, 0, None).astype(np.float64)
-        positive[:, self.times > self.real_end_s] = 0.0  # padding is not part of the recording
-        return positive
-
     def time_importance(self) -> np.ndarray:
-        """``(W,)`` share of the positive attribution in each column (sums to 1, or all zeros)."""
-        column = self._positive().sum(axis=0)
+        """``(n_frames,)`` share of the positive attribution in each frame (sums to 1, or all zeros)."""
+        column = self.plane.positive().sum(axis=0)
         return column / column.sum() if column.sum() > 0 else column
 
     def frequency_importance(self) -> np.ndarray:
-        """``(H,)`` share of the positive attribution in each row, top row (highest band) first."""
-        row = self._positive().sum(axis=1)
+        """``(n_bands,)`` share of the positive attribution in each band, lowest band first."""
+        row = self.plane.positive().sum(axis=1)
         return row / row.sum() if row.sum() > 0 else row
 
     def top_time_ranges(self, count: int = 3) -> list[Span]:
@@ -106,76 +106,70 @@ class AudioView:
 
     def top_frequency_bands(self, count: int = 3) -> list[Span]:
         """The ``count`` frequency bands holding the most positive attribution (Hz, low to high)."""
-        order = np.argsort(self.frequencies, kind="stable")
-        return _top_spans(self.frequency_importance()[order], self.frequencies[order], count)
+        return _top_spans(self.frequency_importance(), self.frequencies, count)
 
     # --- pictures ------------------------------------------------------------------------------------------
 
-    def figure_png(self, title: str = "", opacity: float = 0.6) -> bytes:
-        """Time-frequency figure: the overlay on seconds and Hz, importance over time below it, over frequency
-        beside it. Drawn with matplotlib's object API (no pyplot state)."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+    def draw(self, axes: Axes, opacity: float = 0.8, colour_bar: bool = True) -> Any:
+        """Draw the band energy (gray) and the scaled map (red for, blue against; more opaque where stronger) on
+        seconds and Hz axes, the frequency axis in mel-spaced bands labelled in Hz."""
+        time_edges = _edges(self.times)
+        band_edges = np.arange(self.plane.grid.n_bands + 1)
+        axes.pcolormesh(time_edges, band_edges, self.plane.background_db, cmap="gray", shading="flat",
+                        rasterized=True)
+        scaled = self.plane.scaled()
+        mesh = axes.pcolormesh(time_edges, band_edges, scaled, cmap="bwr", vmin=-1, vmax=1, shading="flat",
+                               rasterized=True)
+        mesh.set_alpha(opacity * np.sqrt(np.abs(scaled)).ravel())
+        hz = self.plane.grid.band_edges_hz
+        ticks = [f for f in (0, 250, 500, 1000, 2000, 4000, 8000, 16000) if f <= hz[-1]]
+        axes.set_yticks(np.interp(ticks, hz, band_edges), [f"{f:g}" for f in ticks])
+        axes.set_ylabel("frequency (Hz, mel scale)")
+        axes.set_xlabel("time (s)")
+        if self.real_end_s < self.times[-1]:
+            axes.axvline(self.real_end_s, color="black", linestyle="--", linewidth=1)
+        if colour_bar:
+            bar = axes.figure.colorbar(mesh, ax=axes, pad=0.01, fraction=0.04)
+            bar.set_label("relative attribution")
+        return mesh
 
-        figure = Figure(figsize=(8, 5.2), dpi=100, layout="constrained")
-        FigureCanvasAgg(figure)
+    def figure_png(self, title: str = "", opacity: float = 0.8) -> bytes:
+        """The plane figure: the map on seconds and Hz with a colour bar, importance over time below it and over
+        frequency beside it. Drawn with matplotlib's object API (no pyplot state)."""
+        figure = _figure((9, 5.6))
         grid = figure.add_gridspec(2, 2, width_ratios=(5, 1), height_ratios=(3, 1))
         main = figure.add_subplot(grid[0, 0])
-        shown = overlay(to_gray(self.picture), self.attribution, opacity=opacity)
-        extent = (self.times[0], self.times[-1], 0, len(self.frequencies))
-        main.imshow(shown, aspect="auto", extent=extent)
-        ticks = np.linspace(0, len(self.frequencies) - 1, 6).astype(int)
-        main.set_yticks(len(self.frequencies) - ticks - 0.5, [f"{self.frequencies[t]:.0f}" for t in ticks])
-        main.set_ylabel("frequency (Hz, mel scale)")
-        if self.real_end_s < self.times[-1]:
-            main.axvline(self.real_end_s, color="white", linestyle="--", linewidth=1)
+        self.draw(main, opacity)
         main.set_title(title)
+        main.set_xlabel("")
         below = figure.add_subplot(grid[1, 0], sharex=main)
-        below.fill_between(self.times, self.time_importance(), color="tab:red", alpha=0.7)
+        below.fill_between(self.times, self.time_importance(), color="tab:red", alpha=0.7, step="mid")
         below.set_xlabel("time (s)")
         below.set_ylabel("share")
         side = figure.add_subplot(grid[0, 1], sharey=main)
-        rows = np.arange(len(self.frequencies))[::-1] + 0.5
-        side.fill_betweenx(rows, self.frequency_importance(), color="tab:red", alpha=0.7)
+        side.fill_betweenx(np.arange(len(self.frequencies)) + 0.5, self.frequency_importance(), color="tab:red",
+                           alpha=0.7, step="mid")
         side.set_xlabel("share")
         side.tick_params(labelleft=False)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return _png(figure)
 
     # --- listening -----------------------------------------------------------------------------------------
 
     def listen(self, keep: float = 0.2) -> np.ndarray:
-        """The clip with only its most important time-frequency regions kept.
+        """The clip with only its most important time-frequency cells kept.
 
-        The ``keep`` fraction of model-input pixels with the highest positive attribution forms a mask; it is
-        mapped onto the mel bands and frames, then onto the STFT bins through the mel filter bank (a bin is kept
-        when the filters covering it are mostly kept), applied to the clip's STFT and resynthesised with the
-        original phase.
+        The ``keep`` fraction of the plane's cells with positive attribution (the highest first) stay; every other
+        STFT bin is silenced and the clip is resynthesised with its original phase.
 
         Returns:
             ``(real_samples,)`` float32 at ``sample_rate`` (silence when no attribution is positive).
         """
-        import librosa
-
-        positive = self._positive()
+        positive = self.plane.positive()
         if not np.any(positive > 0):
             return np.zeros(self.real_samples, np.float32)
         threshold = np.quantile(positive[positive > 0], 1 - keep) if keep < 1 else 0
-        picture_mask = (positive >= threshold) & (positive > 0)
-        padded = np.pad(self.clip, (0, max(self.n_fft - len(self.clip), 0)))
-        spectrum = librosa.stft(padded, n_fft=self.n_fft, hop_length=self.hop_length, center=True,
-                                pad_mode="constant")
-        frames = spectrum.shape[1]
-        mel_mask = resize_map(picture_mask[::-1].astype(np.float32), frames, self.n_mels) >= 0.5  # low band first
-        filters = librosa.filters.mel(sr=self.sample_rate, n_fft=self.n_fft, n_mels=self.n_mels, fmin=self.fmin,
-                                      fmax=self.fmax)
-        coverage = filters.sum(axis=0)
-        bin_mask = (filters.T @ mel_mask.astype(np.float64)) / np.maximum(coverage, 1e-12)[:, None]
-        bin_mask = (bin_mask >= 0.5) & (coverage[:, None] > 0)
-        kept = librosa.istft(spectrum * bin_mask, hop_length=self.hop_length, n_fft=self.n_fft, center=True,
-                             length=len(padded))
-        return kept[: self.real_samples].astype(np.float32)
+        kept = (positive >= threshold) & (positive > 0)
+        return keep_cells(self.clip, self.plane.grid, kept)[: self.real_samples]
 
     def listen_wav(self, keep: float = 0.2) -> bytes:
         """:meth:`listen` encoded as a 16-bit WAV file."""
@@ -184,6 +178,45 @@ class AudioView:
         buffer = io.BytesIO()
         soundfile.write(buffer, np.clip(self.listen(keep), -1, 1), self.sample_rate, format="WAV", subtype="PCM_16")
         return buffer.getvalue()
+
+
+def compare_figure_png(views: Sequence[tuple[str, AudioView]], columns: int = 2) -> bytes:
+    """Several explanations of one recording side by side on one plane figure: shared seconds and Hz axes (where
+    their windows and rates agree) and one colour scale (each map scaled by its largest magnitude)."""
+    rows = -(-len(views) // columns)
+    figure = _figure((5.2 * min(columns, len(views)) + 0.8, 3.4 * rows))
+    axes_grid = figure.subplots(rows, min(columns, len(views)), squeeze=False)
+    mesh = None
+    for axes, (title, view) in zip(axes_grid.ravel(), views, strict=False):
+        mesh = view.draw(axes, colour_bar=False)
+        axes.set_title(title, fontsize=10)
+    for axes in axes_grid.ravel()[len(views):]:
+        axes.set_visible(False)
+    if mesh is not None:
+        figure.colorbar(mesh, ax=axes_grid.ravel().tolist(), fraction=0.03, pad=0.01).set_label(
+            "relative attribution")
+    return _png(figure)
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """``(n,)`` evenly spaced centres -> ``(n + 1,)`` cell edges."""
+    step = float(centres[1] - centres[0]) if len(centres) > 1 else 0.01
+    return np.concatenate([centres - step / 2, [centres[-1] + step / 2]])
 
 
 def _top_spans(shares: np.ndarray, positions: np.ndarray, count: int, minimum_share: float = 0.05) -> list[Span]:

@@ -48,7 +48,7 @@ def summarise(explanation: Any, audio_view: AudioView | None = None) -> str:
         explanation: an :class:`~xaiscope.explainers.Explanation`.
         audio_view: its :class:`AudioView` for a recording (adds time ranges and frequency bands).
     """
-    attribution = explanation.attribution
+    attribution = explanation.attribution if audio_view is None else audio_view.plane.values
     label = explanation.label
     head = (f"{label} explains '{explanation.target_class}' (P={explanation.target_probability:.2f}) "
             f"with {explanation.model_calls} model call{'s' if explanation.model_calls != 1 else ''}.")
@@ -57,7 +57,8 @@ def summarise(explanation: Any, audio_view: AudioView | None = None) -> str:
     if positive <= 0:
         return head + " No part of the input raises the score of this class: the map is empty."
     share = concentration(attribution)
-    parts = [head, f"The evidence for it is {_spread_words(share)}: the top 10% of the picture holds {share:.0%}."]
+    where = "of the time-frequency plane" if audio_view is not None else "of the picture"
+    parts = [head, f"The evidence for it is {_spread_words(share)}: the top 10% {where} holds {share:.0%}."]
     if audio_view is not None:
         ranges = audio_view.top_time_ranges(2)
         bands = audio_view.top_frequency_bands(2)
