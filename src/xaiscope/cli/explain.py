@@ -18,7 +18,9 @@ def register(commands: Any) -> None:
     explain = commands.add_parser("explain", help="explain a verdict with one or several methods")
     explain.add_argument("file", type=Path, metavar="FILE")
     explain.add_argument("--model", help="model name or .safetensors path (default: the first present model "
-                                         "of the file's kind)")
+                                         "of the file's kind); several, comma-separated, compare models: each "
+                                         "explains the file, and recordings get compare.png, every map on one "
+                                         "time-frequency plane")
     explain.add_argument("--method", default="gradcam", help="comma-separated methods (see `xaiscope methods`)")
     explain.add_argument("--target", help="class name or index to explain (default: the predicted class)")
     explain.add_argument("--window", type=int, help="audio window to explain (default: the decisive one)")
@@ -30,7 +32,8 @@ def register(commands: Any) -> None:
     explain.add_argument("--opacity", type=float, default=0.5, help="overlay opacity 0..1 (default 0.5)")
     explain.add_argument("--keep", type=float, default=0.2,
                          help="audio: fraction of the picture kept in listen.wav (default 0.2)")
-    explain.add_argument("--out", type=Path, required=True, help="output folder (one sub-folder per method)")
+    explain.add_argument("--out", type=Path, required=True,
+                         help="output folder (one sub-folder per method; with several models, per model and method)")
     explain.add_argument("--json", action="store_true", help="print the records as JSON")
     explain.set_defaults(handler=run_explain)
 
@@ -55,10 +58,9 @@ def _presets(pairs: list[str]) -> dict[str, str]:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from xaiscope.explainers import explain, get_method
+    from xaiscope.explainers import get_method
     from xaiscope.inputs import load_input
     from xaiscope.models import load_default_model, load_model
-    from xaiscope.views.export import write_explanation
 
     names = [get_method(name).name for name in args.method.split(",") if name.strip()]
     params: dict[str, dict[str, str]] = {}
@@ -66,31 +68,86 @@ def run_explain(args: argparse.Namespace) -> int:
         params.setdefault(get_method(method).name, {})[key] = value
     presets = _presets(args.preset)
     sample = load_input(args.file)
-    model = load_model(args.model) if args.model else load_default_model(sample.modality)
+    model_names = [name.strip() for name in (args.model or "").split(",") if name.strip()]
+    models = [load_model(name) for name in model_names] or [load_default_model(sample.modality)]
+    if len({model.name for model in models}) < len(models):
+        raise XaiscopeError("The same model is named twice in --model.", "Name each model once.")
+    for model in models if len(models) > 1 else ():
+        reasons = {get_method(name).label: get_method(name).suits(model, sample.modality) for name in names}
+        unsuited = "; ".join(f"{label} {reason}" for label, reason in reasons.items() if reason)
+        if unsuited:
+            raise XaiscopeError(f"Cannot compare on {model.name}: {unsuited}.",
+                                "Compare models with methods that suit every one of them, e.g. the tile methods "
+                                "(tile_lime, tile_kernel_shap, tile_occlusion) for any audio model "
+                                "(`xaiscope methods --model NAME`).")
+    records, explained = [], []
+    for model in models:
+        folder = args.out / model.name if len(models) > 1 else args.out
+        for explanation, record in _explain_model(model, sample, names, params, presets, args, folder):
+            records.append(record)
+            explained.append((model, explanation))
+    if len(models) > 1 and sample.modality == "audio":
+        _write_comparison(sample, explained, args.out / "compare.png", records)
+    if args.json:
+        print(json.dumps(records, indent=2))
+    return 0
+
+
+def _explain_model(model: Any, sample: Any, names: list[str], params: dict[str, dict[str, str]],
+                   presets: dict[str, str], args: argparse.Namespace, root: Path) -> list[tuple[Any, dict[str, Any]]]:
+    """Every method on one model, written to ``root/<method>/``; the explanations with their records."""
+    from xaiscope.explainers import explain
+    from xaiscope.views.export import write_explanation
+
     window = args.window
     if window is None and sample.modality == "audio":  # decide once, not once per method
         window = model.predict(sample).decisive_window or 0
-    records = []
+    results = []
     for name in names:
         with progress_bar("model calls") as progress:
-            task = progress.add_task(name, total=None)
+            task = progress.add_task(f"{model.name} · {name}", total=None)
+
             def report(done: int, total: int, task: TaskID = task) -> None:
                 progress.update(task, completed=done, total=total)
 
             explanation = explain(model, sample, name, args.target, window=window, seed=args.seed,
                                   preset=presets.get(name), progress=report, **params.get(name, {}))
-        folder = args.out / name
+        folder = root / name
         written = write_explanation(explanation, sample, model.card.preprocessing, folder, opacity=args.opacity,
                                     keep=args.keep)
         record = json.loads((folder / "record.json").read_text())
         record["files"] = [str(path) for path in written]
-        records.append(record)
+        results.append((explanation, record))
         if not args.json:
-            out.print(f"[bold]{explanation.label}[/bold]: {record['summary']}")
+            out.print(f"[bold]{model.name} · {explanation.label}[/bold]: {record['summary']}")
             out.print(f"  {explanation.seconds:.2f} s, {explanation.model_calls} model calls -> {folder}")
-    if args.json:
-        print(json.dumps(records, indent=2))
-    return 0
+    return results
+
+
+def _write_comparison(sample: Any, explained: list[tuple[Any, Any]], path: Path, records: list[dict[str, Any]],
+                      ) -> None:
+    """Every model's maps of the recording on one plane figure (one row per method, one column per model)."""
+    from xaiscope.views.audio import AudioView, compare_figure_png
+
+    models = list(dict.fromkeys(model.name for model, _ in explained))
+    by_method: dict[str, dict[str, tuple[Any, Any]]] = {}
+    for model, explanation in explained:
+        by_method.setdefault(explanation.method, {})[model.name] = (model, explanation)
+    views = []
+    for per_model in by_method.values():
+        for name in models:
+            model, explanation = per_model[name]
+            if explanation.plane is None:
+                out.print(f"[yellow]{name} · {explanation.label} has no time-frequency map: not in {path}[/yellow]")
+                continue
+            views.append((f"{name} · {explanation.label}", AudioView.build(explanation, sample,
+                                                                          model.card.preprocessing)))
+    if views:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(compare_figure_png(views, columns=len(models)))
+        for record in records:
+            record.setdefault("comparison", str(path))
+        out.print(f"comparison of {', '.join(models)} on one time-frequency plane -> {path}")
 
 
 def run_methods(args: argparse.Namespace) -> int:

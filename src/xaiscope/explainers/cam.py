@@ -126,7 +126,7 @@ class CamMethod(Method):
     def input_kind_note(self, input_kind: str) -> str:
         if input_kind == "waveform":
             return (": a raw-waveform model has no spatial or time-frequency feature grid for a class activation "
-                    "map (use a gradient or occlusion map over time)")
+                    "map (use a gradient method or a tile method: both map it on the time-frequency plane)")
         return ""
 
     def unsuited_model(self, model: Model) -> str | None:

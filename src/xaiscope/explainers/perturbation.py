@@ -3,7 +3,8 @@
 They only call the model, so they suit black boxes (ONNX) as well as PyTorch networks. LIME and the two SHAP methods
 work on the model-input *picture* (the ``(H, W, 3)`` image in [0, 1] the model's codec gives: a normalised RGB
 picture or a gray X-ray): parts of it are hidden and the model is asked again, in batches. Occlusion slides a patch
-over any input kind (a picture, a stretch of a waveform, a rectangle of a features matrix). Libraries:
+over a picture or a features matrix (a waveform model is occluded on the time-frequency plane by ``tile_occlusion``,
+:mod:`xaiscope.explainers.tiles`). Libraries:
 
 * LIME through ``lime`` (``lime_image``). The package has had no release since 2020 and is kept as the reference
   implementation users compare against; its random source is seeded through ``random_state``.
@@ -58,7 +59,9 @@ class PictureMethod(Method):
     input_kinds = PICTURE_KINDS
 
     def input_kind_note(self, input_kind: str) -> str:
-        return f": it hides regions of a picture, and a {input_kind} input is not one"
+        tiles = (" (for recordings, tile_lime, tile_kernel_shap and tile_occlusion hide tiles of the time-frequency "
+                 "plane for any audio model)") if input_kind in ("waveform", "features") else ""
+        return f": it hides regions of a picture, and a {input_kind} input is not one{tiles}"
 
 
 class LimeMethod(PictureMethod):
@@ -185,19 +188,28 @@ def _fill_picture(picture: np.ndarray, segments: np.ndarray, hide: str) -> np.nd
 
 
 class OcclusionMethod(Method):
+    """Occlusion in model-input space. A waveform model is occluded on the time-frequency plane instead
+    (``tile_occlusion``): silencing stretches of samples says nothing about frequency."""
+
     name = "occlusion"
     label = "Occlusion"
     family = "perturbation"
     library = "captum"
     summary = ("The drop in the class score when a patch slides over the input (Zeiler & Fergus 2014): a square on "
-               "a picture, a stretch of time on a waveform, a rectangle on a features matrix.")
-    input_kinds = ("picture", "xray-gray", "features", "waveform")
+               "a picture, a rectangle on a features matrix.")
+    input_kinds = ("picture", "xray-gray", "features")
     params = (
-        Param("patch", int, 32, "Side of the occluding patch, in model-input pixels (for a waveform or a features "
-              "matrix: in 224ths of each axis).", 4, 224),
+        Param("patch", int, 32, "Side of the occluding patch, in model-input pixels (for a features matrix: in "
+              "224ths of each axis).", 4, 224),
         Param("stride", int, 16, "Step between patch positions (same units).", 2, 224),
         Param("batch_size", int, 10, "Occluded inputs per forward pass.", 1, 512),
     )
+
+    def input_kind_note(self, input_kind: str) -> str:
+        if input_kind == "waveform":
+            return (": silencing stretches of samples says nothing about frequency; tile_occlusion occludes a "
+                    "waveform model's input on the time-frequency plane")
+        return ""
 
     def check(self, params: dict[str, Any]) -> None:
         if params["stride"] > params["patch"]:
