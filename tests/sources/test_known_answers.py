@@ -20,7 +20,10 @@ FAST = {"integrated_gradients": {"steps": 8}, "smoothgrad": {"samples": 4},
         "lime": {"samples": 60, "segmentation": "grid", "segments": 16},
         "kernel_shap": {"samples": 60, "segmentation": "grid", "segments": 16},
         "shap": {"max_evals": 200, "masker": "blur(16,16)"},
-        "occlusion": {"patch": 28, "stride": 28}, "scorecam": {"batch_size": 64}}
+        "occlusion": {"patch": 28, "stride": 28}, "scorecam": {"batch_size": 64},
+        "tile_lime": {"samples": 200, "time_tiles": 2, "band_tiles": 8},
+        "tile_kernel_shap": {"samples": 60, "time_tiles": 2, "band_tiles": 8},
+        "tile_occlusion": {"time_tiles": 2, "band_tiles": 8}}
 
 
 def positive_share(attribution: np.ndarray, region: np.ndarray) -> float:
@@ -41,18 +44,19 @@ def test_waveform_maps_lie_in_the_time_span_the_model_hears():
     model = Model(ModelCard(name="late", modality="audio", architecture="late", classes=("quiet", "loud"),
                             num_outputs=2, preprocessing=spec, alert_class="loud", input_kind="waveform"), LateEnergy())
     sample = load_input(audio_bytes(tone(1.0, 16000, 300, amplitude=0.5), 16000), name="tone.wav")
-    region = np.zeros((1, 16000), bool)
-    region[:, 8000:] = True
     ran = []
     for choice in methods(model=model, controls=False):
         if choice.available:
             explanation = explain(model, sample, choice.plugin.name, target="loud", **FAST.get(choice.plugin.name, {}))
-            assert explanation.attribution.shape == (1, 16000)
-            assert positive_share(explanation.attribution, region) > 0.9, choice.plugin.name
+            plane = explanation.plane
+            assert explanation.space == "plane" and plane is not None and plane.values.shape == (64, 101)
+            region = np.broadcast_to(plane.times >= 0.5, plane.values.shape)  # every band of the second half
+            assert positive_share(plane.values, region) > 0.9, choice.plugin.name
             ran.append(choice.plugin.name)
             files = explanation_files(explanation, sample, spec)
-            assert "time.png" in files and files["time.png"][:4] == b"\x89PNG"
-    assert set(ran) == {"integrated_gradients", "smoothgrad", "guided_backprop", "occlusion"}
+            assert "timefreq.png" in files and files["timefreq.png"][:4] == b"\x89PNG"
+    assert set(ran) == {"integrated_gradients", "smoothgrad", "guided_backprop", "gradient_x_input", "tile_lime",
+                        "tile_kernel_shap", "tile_occlusion"}
 
 
 class LowBands(nn.Module):
@@ -79,10 +83,19 @@ def test_features_maps_lie_in_the_bands_the_model_reads():
     for choice in methods(model=model, controls=False):
         if choice.available:
             explanation = explain(model, sample, choice.plugin.name, target="low", **FAST.get(choice.plugin.name, {}))
+            ran.append(choice.plugin.name)
+            if explanation.space == "plane":  # a tile method: in the bands the first 4 bins cover (up to 800 Hz)
+                plane = explanation.plane
+                low = np.broadcast_to((plane.grid.band_centres_hz < 1000)[:, None], plane.values.shape)
+                assert positive_share(plane.values, low) > 0.9, choice.plugin.name
+                continue
             assert explanation.attribution.shape == (40, 16)  # the extractor's (frames, mel bins) matrix
             assert positive_share(explanation.attribution, region) > 0.9, choice.plugin.name
-            ran.append(choice.plugin.name)
-    assert set(ran) == {"integrated_gradients", "smoothgrad", "guided_backprop", "occlusion"}
+            on_plane = explanation.plane.values  # AST's Kaldi mel bins carried onto the plane's bands
+            low = np.broadcast_to((explanation.plane.grid.band_centres_hz < 700)[:, None], on_plane.shape)
+            assert positive_share(on_plane, low) > 0.9, choice.plugin.name
+    assert set(ran) == {"integrated_gradients", "smoothgrad", "guided_backprop", "gradient_x_input", "occlusion",
+                        "tile_lime", "tile_kernel_shap", "tile_occlusion"}
 
 
 class Corner(nn.Module):

@@ -21,7 +21,8 @@ from xaiscope.preprocessing import iter_model_inputs
 #: Small settings so that every method runs in a second or two on tiny networks.
 FAST = {"lime": {"samples": 20}, "shap": {"max_evals": 50, "masker": "blur(16,16)"}, "kernel_shap": {"samples": 20},
         "integrated_gradients": {"steps": 4}, "smoothgrad": {"samples": 2}, "scorecam": {"batch_size": 64},
-        "occlusion": {"patch": 32, "stride": 32}}
+        "occlusion": {"patch": 32, "stride": 32}, "tile_lime": {"samples": 20}, "tile_kernel_shap": {"samples": 20},
+        "tile_occlusion": {"time_tiles": 4, "band_tiles": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,8 @@ def explain_all(model, sample) -> dict[str, str]:
     unsuited = {}
     for choice in methods(model=model):
         name = choice.plugin.name
+        if model.card.modality not in choice.plugin.modalities:  # e.g. the audio tile methods on an X-ray model
+            continue
         if not choice.available:
             unsuited[name] = choice.reason
             continue
@@ -107,11 +110,13 @@ def test_hugging_face_directory_dropped_into_the_models_folder(models_dir, speec
             unsuited[choice.plugin.name] = choice.reason
             continue
         explanation = explain(model, sample, choice.plugin.name, **FAST.get(choice.plugin.name, {}))
-        samples = round(model.card.preprocessing.window_seconds * 16000)
-        assert explanation.attribution.shape == (1, samples)  # a map over time, one value per sample
+        frames = 1 + round(model.card.preprocessing.window_seconds * 16000) // 160
+        assert explanation.plane.values.shape == (64, frames)  # on the time-frequency plane: 64 bands, 10 ms frames
         assert explanation.model_calls == explanation.expected_model_calls
+        # computed on the plane; only the random control is drawn over samples and carried there
+        assert explanation.space == ("input" if choice.plugin.name == "random" else "plane")
     assert set(unsuited) == {"gradcam", "gradcampp", "xgradcam", "layercam", "eigencam", "scorecam", "lime",
-                             "shap", "kernel_shap"}
+                             "shap", "kernel_shap", "occlusion"}
     assert "no spatial or time-frequency feature grid" in unsuited["gradcam"]
     assert "not one" in unsuited["lime"]
 
@@ -132,8 +137,9 @@ def test_hugging_face_audio_spectrogram_transformer_features(tmp_path, models_di
             unsuited[choice.plugin.name] = choice.reason
             continue
         explanation = explain(model, sample, choice.plugin.name, **FAST.get(choice.plugin.name, {}))
-        assert explanation.attribution.shape == (48, 32)  # (frames, mel bins), CAM through the token grid too
-        assert np.isfinite(explanation.attribution).all()
+        # (frames, mel bins), CAM through the token grid too; the tile methods on the plane
+        assert explanation.attribution.shape == ((48, 32) if explanation.space == "input" else (64, 51))
+        assert np.isfinite(explanation.attribution).all() and explanation.plane is not None
     assert set(unsuited) == {"scorecam", "lime", "shap", "kernel_shap"}
 
 
@@ -198,7 +204,7 @@ def test_onnx_black_box(tmp_path, models_dir, xray_png, capsys):
     assert prediction.probabilities["opacity"] == pytest.approx(float(expected[1]), abs=1e-5)
     unsuited = explain_all(model, sample)
     assert set(unsuited) == {"gradcam", "gradcampp", "xgradcam", "layercam", "eigencam", "scorecam",
-                             "integrated_gradients", "smoothgrad", "guided_backprop"}
+                             "integrated_gradients", "smoothgrad", "guided_backprop", "gradient_x_input"}
     assert all("ONNX model, which runs as a black box: gradient and CAM methods need PyTorch" in reason
                for reason in unsuited.values())
     assert main(["methods", "--model", "onnx_cnn"]) == 0

@@ -1,4 +1,5 @@
-"""Audio views: real axes, importance over time, and listen.wav keeping exactly the important regions."""
+"""Audio views on the time-frequency plane: real axes, importance over time, and listen.wav keeping exactly the
+important regions (a map over the model's mel picture, carried onto the plane)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pytest
 
 from tests.conftest import audio_bytes
 from xaiscope.inputs import load_input
+from xaiscope.plane import PlaneGrid, PlaneMap
+from xaiscope.plane.project import picture_to_plane
 from xaiscope.preprocessing import AudioSpec
 from xaiscope.views import AudioView
 
@@ -15,12 +18,16 @@ SPEC = AudioSpec(window_seconds=2.0, pad="none")
 
 
 class _FakeExplanation:
-    """Just the fields AudioView reads: a hand-made attribution over a picture."""
+    """Just the fields AudioView reads: a hand-made attribution over a mel picture, carried onto the plane as
+    ``explain`` carries it."""
 
-    def __init__(self, attribution: np.ndarray) -> None:
+    def __init__(self, attribution: np.ndarray, clip: np.ndarray) -> None:
+        grid = PlaneGrid.for_rate(RATE)
         self.attribution = attribution.astype(np.float32)
-        self.picture = np.zeros((*attribution.shape, 3), np.uint8)
         self.window = None
+        self.label = "hand-made"
+        self.plane = PlaneMap(picture_to_plane(self.attribution, SPEC, grid, len(clip), 0.0), grid, 0.0, len(clip),
+                              len(clip) / RATE, grid.band_db(clip), "mel picture")
 
 
 def _two_tones() -> np.ndarray:
@@ -31,18 +38,23 @@ def _two_tones() -> np.ndarray:
 
 def _view(attribution: np.ndarray) -> AudioView:
     sample = load_input(audio_bytes(_two_tones(), RATE, "WAV", "FLOAT"))
-    return AudioView.build(_FakeExplanation(attribution), sample, SPEC)
+    return AudioView.build(_FakeExplanation(attribution, _two_tones()), sample, SPEC)
 
 
-def _rows_for(view: AudioView, low_hz: float, high_hz: float) -> np.ndarray:
-    return (view.frequencies >= low_hz) & (view.frequencies <= high_hz)
+def _picture_rows(low_hz: float, high_hz: float) -> np.ndarray:
+    """Rows of a 224-row mel picture whose centre frequency lies in ``[low_hz, high_hz]``."""
+    from xaiscope.plane.project import picture_rows_hz
+
+    hz = picture_rows_hz(224, SPEC.n_mels, SPEC.fmin, RATE / 2)
+    return (hz >= low_hz) & (hz <= high_hz)
 
 
 def test_axes_are_seconds_and_hertz():
     view = _view(np.zeros((224, 224)))
     assert view.times[0] == pytest.approx(0.0, abs=0.01) and view.times[-1] == pytest.approx(2.0, abs=0.05)
-    assert view.frequencies[0] > 7000 and view.frequencies[-1] < 50  # top row = highest band
-    assert np.all(np.diff(view.frequencies) <= 0)
+    assert view.frequencies[0] < 50 and view.frequencies[-1] > 7000  # row 0 = lowest band
+    assert np.all(np.diff(view.frequencies) > 0)
+    assert view.plane.values.shape == (64, 201)  # 10 ms frames, 64 mel-spaced bands
 
 
 def test_time_importance_and_top_ranges():
@@ -54,14 +66,13 @@ def test_time_importance_and_top_ranges():
     assert importance.sum() == pytest.approx(1.0)
     ranges = view.top_time_ranges()
     assert ranges[0].low == pytest.approx(0.5, abs=0.05) and ranges[0].high == pytest.approx(1.0, abs=0.05)
-    assert ranges[0].share == pytest.approx(1.0)
+    assert ranges[0].share == pytest.approx(1.0, abs=0.01)  # the frames at the edges share a column
 
 
 def test_listen_keeps_the_kept_region_and_silences_the_rest():
     attribution = np.zeros((224, 224))
     columns = (np.arange(224) >= 56) & (np.arange(224) < 112)
-    view = _view(attribution)
-    rows = _rows_for(view, 1000, 2200)  # the band around the 1500 Hz tone
+    rows = _picture_rows(1000, 2200)  # the band around the 1500 Hz tone
     attribution[np.ix_(rows, columns)] = 1.0
     view = _view(attribution)
     kept = view.listen(keep=1.0)

@@ -157,9 +157,11 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         target=target_index, target_class=model.classes[target_index],
         target_probability=float(probabilities[target_index]),
         probabilities={name: round(float(p), 6) for name, p in zip(model.classes, probabilities, strict=True)},
-        params=values, seed=seed, model_calls=meter.done, expected_model_calls=expected, seconds=seconds,
+        params={**values, **result.extras.get("resolved_params", {})}, seed=seed, model_calls=meter.done,
+        expected_model_calls=expected, seconds=seconds,
         model=model.name, input=sample.describe(), window=model_input.windows[0] if model_input.windows else None,
-        extras=dict(result.extras), space=result.space, plane=plane)
+        extras={key: value for key, value in result.extras.items() if key != "resolved_params"}, space=result.space,
+        plane=plane)
 
 
 def _clip(sample: Sample, spec: PreprocessingSpec, window: int) -> tuple[np.ndarray, int, Window]:

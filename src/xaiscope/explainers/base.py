@@ -37,7 +37,8 @@ class AttributionResult:
     Attributes:
         attribution: float32, signed, in model-input space (positive = for the target class): ``(H, W)`` for pictures
             and gray X-rays, the ``(A, B)`` matrix for features, ``(1, n_samples)`` over time for waveforms.
-        extras: method-specific arrays for the views, e.g. ``segments`` (``(H, W)`` int superpixel labels).
+        extras: method-specific arrays for the views, e.g. ``segments`` (``(H, W)`` int superpixel labels); under
+            ``resolved_params``, the values a parameter such as ``auto`` took (they replace it in the record).
         space: ``input`` (the shapes above) or ``plane``: ``(n_bands, n_frames)`` on the time-frequency plane of
             the model's sample rate (:class:`~xaiscope.plane.PlaneGrid`), row 0 the lowest band.
     """
