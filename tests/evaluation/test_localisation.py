@@ -10,8 +10,9 @@ import pytest
 from tests.region_model import REGION
 from xaiscope.evaluation import evaluate
 from xaiscope.evaluation.complexity import gini
-from xaiscope.evaluation.ground_truth import interval_to_input, mask_to_input
+from xaiscope.evaluation.ground_truth import mask_to_input, region_for
 from xaiscope.evaluation.localisation import pointing_game, relevance_mass, relevance_rank
+from xaiscope.explainers import explain
 
 
 def region_mask_at(shape: tuple[int, int]) -> np.ndarray:
@@ -30,11 +31,12 @@ def test_a_mask_is_stretched_like_the_image(xray_sample):
     assert (region != expected).mean() < 0.005
 
 
-def test_an_interval_becomes_the_columns_it_covers(speech_sample, audio_region_model):
-    region = interval_to_input(speech_sample, audio_region_model.card.preprocessing, 0, (0.5, 1.0))
-    columns = np.flatnonzero(region[0])
-    assert region.all(axis=0)[columns].all()
-    assert abs(columns[0] / 224 * 2.0 - 0.5) < 0.03 and abs((columns[-1] + 1) / 224 * 2.0 - 1.0) < 0.03
+def test_an_interval_becomes_the_frames_it_covers_on_the_plane(speech_sample, audio_region_model):
+    plane = explain(audio_region_model, speech_sample, "gradcam").plane
+    region = region_for(speech_sample, audio_region_model.card.preprocessing, 0, (0.5, 1.0), plane)
+    frames = np.flatnonzero(region[0])
+    assert region.shape == (64, 201) and region.all(axis=0)[frames].all()  # every band of those frames
+    assert plane.times[frames[0]] == pytest.approx(0.5) and plane.times[frames[-1]] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("modality", ["xray", "audio"])

@@ -150,3 +150,36 @@ def test_a_map_over_samples_is_summed_per_frame_and_spread_over_bands():
     assert on_plane.sum() == pytest.approx(160.0)
     assert np.allclose(on_plane[:, 50], 80 / 64) and np.allclose(on_plane[:, 51], 80 / 64)
     assert on_plane[:, :50].sum() == 0 and on_plane[:, 52:].sum() == 0
+
+
+def test_evaluate_scores_localisation_on_the_plane_for_a_waveform_model():
+    from xaiscope.evaluation import evaluate
+
+    spec = WaveformSpec(window_seconds=1.6, hop_seconds=0.8, normalize=False)
+    frames = GRID.n_frames(25600)
+    span = np.flatnonzero(np.minimum(np.arange(frames) * 8 // frames, 7) == 3)
+    model = Model(ModelCard(name="bandspan", modality="audio", architecture="bandspan", classes=("off", "on"),
+                            num_outputs=2, preprocessing=spec, alert_class="on", input_kind="waveform"),
+                  BandSpan((0, 64), (int(span[0]), int(span[-1]) + 1)))  # every band, one time span
+    sample = load_input(audio_bytes(noise(1.6), 16000), name="noise.wav")
+    interval = (float(span[0]) / 100, float(span[-1]) / 100)
+    result = evaluate(model, [sample], {"tile_occlusion": {"time_tiles": 8, "band_tiles": 2},
+                                        "gradient_x_input": {}}, ["relevance_mass", "pointing_game", "sparseness"],
+                      ground_truth=[interval], target="on")
+    for method in ("tile_occlusion", "gradient_x_input"):
+        assert result.mean(method, "relevance_mass") > 0.9, method
+        assert result.mean(method, "pointing_game") == 1.0
+        assert np.isfinite(result.mean(method, "sparseness"))
+    assert not result.skipped and not result.not_applicable
+    assert result.model_calls == result.expected_model_calls
+
+
+def test_metrics_that_perturb_the_model_input_say_why_they_skip_a_plane_map(audio_region_model, speech_sample):
+    from xaiscope.evaluation import evaluate
+
+    result = evaluate(audio_region_model, [speech_sample], {"tile_occlusion": {"time_tiles": 4, "band_tiles": 2}},
+                      ["deletion", "sparseness"], target=1)
+    assert [entry["metric"] for entry in result.skipped] == ["deletion"]
+    assert "time-frequency plane" in result.skipped[0]["reason"]
+    assert np.isfinite(result.mean("tile_occlusion", "sparseness"))
+    assert result.model_calls == result.expected_model_calls

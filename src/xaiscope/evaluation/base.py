@@ -16,6 +16,7 @@ import torch
 
 from xaiscope.errors import EvaluationError, ExplanationStopped, XaiscopeError
 from xaiscope.explainers.base import Method
+from xaiscope.plane.grid import PlaneMap
 from xaiscope.plugins import CallMeter, Param, Plugin
 
 if TYPE_CHECKING:
@@ -47,13 +48,19 @@ class Case:
         sample: the input the explanation is of.
         method: the explainer (a registry :class:`~xaiscope.explainers.base.Method`, the ``random`` control included).
         method_params: the method's resolved parameters.
-        inputs: ``(1, 3, S, S)`` float32, the normalised model input that was explained.
-        attribution: ``(S, S)`` float32 signed map (positive = for ``target``).
+        inputs: what the method explained: ``(1, 3, S, S)`` float32, the normalised model input, or for a method
+            that takes the recording (``method.takes``) the window's samples ``(1, n)``.
+        attribution: float32 signed map (positive = for ``target``), in ``space``: ``(S, S)`` in model-input
+            space, ``(n_bands, n_frames)`` on the time-frequency plane.
         target: the explained class index.
         seed: seed of every random source.
         window_index: the explained audio window (0 for an X-ray).
-        region: ``(S, S)`` bool ground truth in model-input space, or None.
+        region: bool ground truth where localisation is scored: in model-input space for an X-ray, on the
+            time-frequency plane ``(n_bands, n_frames)`` for a recording; or None.
         meter: counts model calls (progress, stop).
+        space: ``input`` or ``plane``, where ``attribution`` lies.
+        plane: for a recording, the map on the time-frequency plane (localisation is scored there for every
+            audio model), else None.
     """
 
     model: Model
@@ -67,6 +74,8 @@ class Case:
     window_index: int = 0
     region: np.ndarray | None = None
     meter: CallMeter = field(default_factory=CallMeter)
+    space: str = "input"
+    plane: PlaneMap | None = None
 
     def reattribute(self, model: Model | None = None, inputs: torch.Tensor | None = None, target: int | None = None,
                     ) -> np.ndarray:
@@ -136,6 +145,8 @@ class Metric(Plugin):
     reference: ClassVar[str] = ""
     same_as: ClassVar[str] = ""
     same_as_why: ClassVar[str] = ""
+    #: Where the maps it scores may lie: ``input`` (model-input space) and/or ``plane`` (the time-frequency plane).
+    spaces: ClassVar[tuple[str, ...]] = ("input",)
     error: ClassVar[type[XaiscopeError]] = EvaluationError
 
     def model_calls(self, model: Model, method: Method, method_params: dict[str, Any], params: dict[str, Any]) -> int:
@@ -147,15 +158,19 @@ class Metric(Plugin):
         raise NotImplementedError
 
     def suits(self, model: Model | None = None, modality: Modality | str | None = None, *,
-              has_ground_truth: bool | None = None) -> str | None:
+              has_ground_truth: bool | None = None, space: str | None = None) -> str | None:
         """Why this metric cannot score ``modality`` inputs of ``model`` (None when it can).
 
         Args:
             has_ground_truth: whether the input has ground truth (None: not known yet, not checked).
+            space: where the map to score lies (``input`` or ``plane``; None: not checked).
         """
         reason = super().suits(model, modality)
         if reason is None and self.needs_ground_truth and has_ground_truth is False:
             reason = "needs ground truth (a lesion mask or a fake interval) for this input"
+        if reason is None and space is not None and space not in self.spaces:
+            reason = ("changes the model's input where the map is high, and this map lies on the time-frequency "
+                      "plane, not on the model's input (scored for maps in model-input space only)")
         return reason
 
     def describe(self) -> dict[str, Any]:

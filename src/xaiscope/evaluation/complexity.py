@@ -26,6 +26,8 @@ class SparsenessMetric(Metric):
     summary = ("Gini index of |attribution|: high = a few concentrated regions, easy to read; a property of the map, "
                "not proof of faithfulness.")
     category = "complexity"
+    input_kinds = ("picture", "xray-gray", "waveform", "features")
+    spaces = ("input", "plane")
     direction = "higher"
     quantus = "Sparseness"
     reference = "Chalasani et al. 2020, Concise explanations of neural networks using adversarial training"

@@ -3,9 +3,9 @@
 * X-ray: a lesion mask, ``(h, w)`` bool at the sample's own resolution. The preprocessing stretches the image to
   the ``S x S`` square (no crop, no letterbox), so the mask is stretched the same way: resized as a float image
   with Pillow's bilinear filter and thresholded at 0.5.
-* Audio: a fake time interval ``(start_s, end_s)`` in seconds of the recording. Column ``c`` of the explained
-  window's picture shows time ``start + (c + 0.5) / S * frames * hop / rate`` (the geometry stated in
-  :mod:`xaiscope.views.audio`); the columns whose time lies inside the interval, every row, form the region.
+* Audio: a fake time interval ``(start_s, end_s)`` in seconds of the recording, placed on the time-frequency plane of
+  the explained window (:meth:`xaiscope.plane.PlaneMap.interval_region`): every band of the frames whose centre lies
+  inside the interval and inside the recording. Every audio map is scored there, whatever the model's input kind.
 
 ``ground_truth.json`` (beside the files of ``xaiscope evaluate --data DIR``) maps file names to one of::
 
@@ -25,7 +25,8 @@ from PIL import Image
 
 from xaiscope.evaluation.base import EvaluationError
 from xaiscope.inputs.sample import AudioSample, Sample, XraySample
-from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, XraySpec, column_times, window_clip
+from xaiscope.plane.grid import PlaneMap
+from xaiscope.preprocessing import PreprocessingSpec, XraySpec
 from xaiscope.preprocessing.spec import XrayGraySpec
 
 GroundTruth = np.ndarray | tuple[float, float]
@@ -37,28 +38,21 @@ def mask_to_input(mask: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(stretched) >= 0.5
 
 
-def interval_to_input(sample: AudioSample, spec: AudioSpec, window: int, interval: tuple[float, float],
-                      ) -> np.ndarray:
-    """A fake interval in seconds -> ``(S, S)`` bool region: the columns whose centre time lies inside it."""
-    start, end = float(interval[0]), float(interval[1])
-    if not end > start:
-        raise EvaluationError(f"The fake interval [{start}, {end}] of '{sample.name}' is empty.",
-                              "Give [start_s, end_s] with end_s > start_s, in seconds of the recording.")
-    size = spec.image_size
-    clip, _, span = window_clip(sample, spec, window)
-    times = column_times(len(clip), span.start_s, spec, size)
-    return np.broadcast_to((times >= start) & (times <= end), (size, size)).copy()
-
-
-def region_for(sample: Sample, spec: PreprocessingSpec, window: int, truth: GroundTruth | None) -> np.ndarray | None:
-    """The ground truth of ``sample`` as a ``(S, S)`` bool region of the explained window's model input."""
+def region_for(sample: Sample, spec: PreprocessingSpec, window: int, truth: GroundTruth | None,
+               plane: PlaneMap | None = None) -> np.ndarray | None:
+    """The ground truth of ``sample`` where localisation is scored: an ``(S, S)`` bool region of an X-ray's model
+    input, or an ``(n_bands, n_frames)`` region of the recording's ``plane`` (None when the map has none)."""
     if truth is None:
         return None
-    if isinstance(sample, AudioSample) and isinstance(spec, AudioSpec):
+    if isinstance(sample, AudioSample):
         if isinstance(truth, np.ndarray):
             raise EvaluationError(f"'{sample.name}' is a recording but its ground truth is a mask.",
                                   "Give a fake interval [start_s, end_s] for recordings.")
-        return interval_to_input(sample, spec, window, truth)
+        start, end = float(truth[0]), float(truth[1])
+        if not end > start:
+            raise EvaluationError(f"The fake interval [{start}, {end}] of '{sample.name}' is empty.",
+                                  "Give [start_s, end_s] with end_s > start_s, in seconds of the recording.")
+        return None if plane is None else plane.interval_region(start, end)
     if not isinstance(sample, XraySample) or isinstance(truth, tuple):
         raise EvaluationError(f"The ground truth of '{sample.name}' does not fit its kind of input.",
                               "Give a lesion mask for an X-ray and a fake interval [start_s, end_s] for a recording.")

@@ -1,7 +1,9 @@
 """Localisation against known ground truth: pointing game, relevance mass accuracy, relevance rank accuracy.
 
-Ground truth is turned into a ``(S, S)`` bool *region* in model-input space by :mod:`xaiscope.evaluation.ground_truth`
-(a lesion mask stretched to the square like the X-ray; a fake time interval mapped onto spectrogram columns).
+Ground truth is turned into a bool *region* by :mod:`xaiscope.evaluation.ground_truth`: for an X-ray in model-input
+space (a lesion mask stretched to the square like the X-ray); for a recording on the time-frequency plane (every band
+of the frames whose centre lies inside the fake interval), where every audio map lies, whatever the model's input
+kind and whether the method computed it there or it was carried there (:mod:`xaiscope.plane`).
 Every score uses the positive part of the map (the evidence *for* the explained class). Chance level, the score of
 a map that knows nothing, is the region's share of the picture for all three; the tables report it beside them.
 
@@ -54,20 +56,29 @@ EMPTY_REGION = "the ground-truth region is empty in the explained input (no lesi
 NO_POSITIVE = "the map has no positive attribution: it points nowhere"
 
 
+#: Why localisation says nothing for a recording whose map has no time-frequency layout.
+NO_PLANE = ("the map is over the model's own features, whose time-frequency layout is not known, so the fake interval "
+            "cannot be placed on it (the tile methods map any audio model on the plane)")
+
+
 class _LocalisationMetric(Metric):
     category = "localisation"
     direction = "higher"
     needs_ground_truth = True
     reference = "Arras et al. 2022, CLEVR-XAI"
+    input_kinds = ("picture", "xray-gray", "waveform", "features")
+    spaces = ("input", "plane")
 
     def score(self, attribution: np.ndarray, region: np.ndarray) -> float:
         raise NotImplementedError
 
     def compute(self, case: Case, params: dict[str, Any]) -> MetricValue:
+        if case.region is None:
+            return MetricValue.undefined(self.outputs, NO_PLANE)
         region = np.asarray(case.region, dtype=bool)
         if not region.any():
             return MetricValue.undefined(self.outputs, EMPTY_REGION)
-        positive = positive_part(case.attribution)
+        positive = case.plane.positive() if case.plane is not None else positive_part(case.attribution)
         if not positive.any():
             return MetricValue.undefined(self.outputs, NO_POSITIVE)
         value = self.score(positive, region)

@@ -102,6 +102,7 @@ class CascadingRandomisationMetric(Metric):
     summary = ("Similarity of the map to the map of the same model with every layer re-initialised, output first; "
                "a map that does not change is not explaining the model.")
     category = "randomisation"
+    spaces = ("input", "plane")
     direction = "lower"
     outputs = ("spearman", "ssim")
     quantus = "MPRT"
@@ -145,6 +146,7 @@ class RandomLogitMetric(Metric):
     label = "Random logit"
     summary = "Similarity of the map to the map of another class; a class-sensitive map differs (lower is better)."
     category = "randomisation"
+    spaces = ("input", "plane")
     direction = "lower"
     outputs = ("spearman", "ssim")
     quantus = "RandomLogit"

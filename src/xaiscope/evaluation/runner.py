@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
 from xaiscope.errors import EvaluationError
 from xaiscope.evaluation.base import Case, Metric
@@ -19,7 +20,7 @@ from xaiscope.explainers.registry import get_method
 from xaiscope.inputs.sample import Sample
 from xaiscope.models.model import Model
 from xaiscope.plugins import CallMeter, ProgressCallback
-from xaiscope.preprocessing import count_windows, window_input
+from xaiscope.preprocessing import count_windows, window_clip, window_input
 
 Choice = Sequence[str] | Mapping[str, Mapping[str, Any]]
 
@@ -101,7 +102,8 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
         for name, (method, _) in chosen_methods.items():
             expected += method.model_calls(model, method_values[name])
             for metric_name, (metric, _) in chosen_metrics.items():
-                if metric.suits(model, sample.modality, has_ground_truth=truth is not None) is None:
+                if metric.suits(model, sample.modality, has_ground_truth=truth is not None,
+                                space=method.output_space(model)) is None:
                     expected += metric.model_calls(model, method, method_values[name], metric_values[metric_name])
     meter = CallMeter(expected, progress)
     result = EvaluationResult(model=model.name, modality=model.card.modality, seed=seed, expected_model_calls=expected,
@@ -123,7 +125,7 @@ def evaluate(model: Model, samples: Sample | Sequence[Sample], methods: Choice |
                                             "warnings": list(prediction.warnings)}
             for name, (method, _) in chosen_methods.items():
                 case = _explain(model, sample, window, method, method_values[name], target, seed, meter, result)
-                case.region = region_for(sample, spec, case.window_index, truth)
+                case.region = region_for(sample, spec, case.window_index, truth, case.plane)
                 for metric_name, (metric, _) in chosen_metrics.items():
                     _score(metric, metric_values[metric_name], case, sample, name, truth is not None, result)
     result.model_calls = meter.done
@@ -143,18 +145,20 @@ def _explain(model: Model, sample: Sample, window: int, method: Method, params: 
     with meter.watch(model.class_view):
         explanation = explain(model, sample, method.name, target, window=window, seed=seed, **params)
     inputs = window_input(sample, model.card.preprocessing, window).tensor
+    if method.takes == "recording":  # the method explained the window's samples
+        inputs = torch.from_numpy(window_clip(sample, model.card.preprocessing, window)[0])[None]  # type: ignore[arg-type]
     attribution, target_index = explanation.attribution, explanation.target
     result.explanations.append({"sample": sample.name, "method": method.name, "target": model.classes[target_index],
                                 "window": window, "seconds": time.perf_counter() - started,
                                 "model_calls": meter.done - calls_before})
     return Case(model=model, sample=sample, method=method, method_params=params, inputs=inputs,
                 attribution=np.asarray(attribution, np.float32), target=target_index, seed=seed, window_index=window,
-                meter=meter)
+                meter=meter, space=explanation.space, plane=explanation.plane)
 
 
 def _score(metric: Metric, params: dict[str, Any], case: Case, sample: Sample, method: str, has_truth: bool,
            result: EvaluationResult) -> None:
-    reason = metric.suits(case.model, sample.modality, has_ground_truth=has_truth)
+    reason = metric.suits(case.model, sample.modality, has_ground_truth=has_truth, space=case.space)
     if reason is not None:
         result.skipped.append({"sample": sample.name, "method": method, "metric": metric.name, "reason": reason})
         return

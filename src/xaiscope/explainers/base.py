@@ -67,6 +67,11 @@ class Method(Plugin):
         """How many images this method will pass through the model with ``params``."""
         raise NotImplementedError
 
+    def output_space(self, model: Model) -> Literal["input", "plane"]:
+        """Where this method's maps of ``model`` lie: ``input`` (model-input space) or ``plane`` (the
+        time-frequency plane; see :class:`AttributionResult`)."""
+        return "plane" if self.takes == "recording" else "input"
+
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
         """Explain class ``target`` for one image.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -69,6 +69,9 @@ class GradientMethod(Method):
     library = "captum"
     input_kinds = ("picture", "xray-gray", "features", "waveform")
     needs_gradients = True
+
+    def output_space(self, model: Model) -> Literal["input", "plane"]:
+        return "plane" if model.input_kind == "waveform" else "input"
 
     def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
             seed: int) -> torch.Tensor:
