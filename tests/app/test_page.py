@@ -124,3 +124,39 @@ def test_widget_changes_do_not_decode_or_classify_again():
     app.number_input(key="seed").set_value(3).run()
     assert SAMPLES.hits > decoded and PREDICTIONS.hits > predicted
     assert "Verdict" in texts(app.subheader)
+
+
+def test_compare_across_models_puts_both_models_maps_side_by_side(app_folders, tmp_path, monkeypatch):
+    """The bundled audio demo model and a copy of it under another name: two verdicts, and the same map twice."""
+    import json
+    import shutil
+
+    from xaiscope.models.store import BUNDLED_DIR
+
+    _, samples = app_folders
+    folder = tmp_path / "models"
+    folder.mkdir()
+    card = json.loads((BUNDLED_DIR / "demo_audio_mobilenet_v2.json").read_text())
+    card.update(name="demo_twin", familiarity=None)
+    (folder / "demo_twin.json").write_text(json.dumps(card))
+    shutil.copy(BUNDLED_DIR / "demo_audio_mobilenet_v2.safetensors", folder / "demo_twin.safetensors")
+    monkeypatch.setenv("XAISCOPE_MODELS", str(folder))
+    monkeypatch.setenv("XAISCOPE_SAMPLES", str(samples))
+    app = start()
+    app.selectbox(key="model-audio").set_value("demo_audio_mobilenet_v2").run()
+    app.checkbox(key="use-gradcam").uncheck().run()
+    app.checkbox(key="use-tile_occlusion").check().run()
+    app.number_input(key="tile_occlusion-time_tiles-defaults").set_value(4).run()
+    app.number_input(key="tile_occlusion-band_tiles-defaults").set_value(2).run()
+    options = app.selectbox(key="compare-audio").options
+    assert options[0] == "(none)" and "demo_twin" in options and "demo_audio_mobilenet_v2" not in options
+    app.selectbox(key="compare-audio").set_value("demo_twin").run()
+    assert "demo_twin" in texts(app.markdown).replace("\\", "")  # the second verdict, before explaining
+    assert "18 model calls" in texts(app.caption)  # 9 per model: the cost covers both
+    app.button(key="explain").click().run()
+    assert not app.exception
+    assert "Across models: demo_audio_mobilenet_v2 and demo_twin" in texts(app.subheader).replace("\\", "")
+    agreement = app.dataframe[-1].value
+    pair = agreement[(agreement["map A"] == "demo_audio_mobilenet_v2 · Occlusion (time-frequency tiles)")
+                     & (agreement["map B"] == "demo_twin · Occlusion (time-frequency tiles)")]
+    assert pair["rho"].tolist() == ["1.000"]  # the same weights under two names: the same map on the plane

@@ -236,14 +236,15 @@ def _agreement(agreement: dict[tuple[str, str], float]) -> None:
 
 def _compare_models(model: Any, sample: Any, explanations: list[Any], across: Across) -> None:
     """Compare across models: each method's map for both models side by side, one colour scale."""
-    st.subheader(f"Across models: {model.name} and {across.model.name}")
-    st.caption(f"{across.model.name} says {plain(across.prediction.label)} (P = {across.prediction.confidence:.3f}); "
-               "each model explains its own decisive window.")
+    st.subheader(plain(f"Across models: {model.name} and {across.model.name}"))
+    other = plain(across.model.name)
+    st.caption(f"{other} says {plain(across.prediction.label)} (P = {across.prediction.confidence:.3f}); each model "
+               "explains its own decisive window.")
     theirs = {e.method: e for e in across.explanations}
     pairs = [(mine, theirs[mine.method]) for mine in explanations if mine.method in theirs]
     missing = [e.label for e in explanations if e.method not in theirs]
     if missing:
-        st.caption(f"Not computed for {across.model.name} (the method does not suit it, or Explain was not pressed): "
+        st.caption(f"Not computed for {other} (the method does not suit it, or Explain was not pressed): "
                    + ", ".join(missing))
     if not pairs:
         return
