@@ -87,7 +87,7 @@ def run_explain(args: argparse.Namespace) -> int:
             records.append(record)
             explained.append((model, explanation))
     if len(models) > 1 and sample.modality == "audio":
-        _write_comparison(sample, explained, args.out / "compare.png", records)
+        _write_comparison(sample, explained, args.out / "compare.png", records, quiet=args.json)
     if args.json:
         print(json.dumps(records, indent=2))
     return 0
@@ -125,7 +125,7 @@ def _explain_model(model: Any, sample: Any, names: list[str], params: dict[str, 
 
 
 def _write_comparison(sample: Any, explained: list[tuple[Any, Any]], path: Path, records: list[dict[str, Any]],
-                      ) -> None:
+                      quiet: bool = False) -> None:
     """Every model's maps of the recording on one plane figure (one row per method, one column per model)."""
     from xaiscope.views.audio import AudioView, compare_figure_png
 
@@ -138,7 +138,8 @@ def _write_comparison(sample: Any, explained: list[tuple[Any, Any]], path: Path,
         for name in models:
             model, explanation = per_model[name]
             if explanation.plane is None:
-                out.print(f"[yellow]{name} · {explanation.label} has no time-frequency map: not in {path}[/yellow]")
+                if not quiet:
+                    out.print(f"[yellow]{name} · {explanation.label} has no time-frequency map: not in {path}[/yellow]")
                 continue
             views.append((f"{name} · {explanation.label}", AudioView.build(explanation, sample,
                                                                           model.card.preprocessing)))
@@ -147,7 +148,8 @@ def _write_comparison(sample: Any, explained: list[tuple[Any, Any]], path: Path,
         path.write_bytes(compare_figure_png(views, columns=len(models)))
         for record in records:
             record.setdefault("comparison", str(path))
-        out.print(f"comparison of {', '.join(models)} on one time-frequency plane -> {path}")
+        if not quiet:
+            out.print(f"comparison of {', '.join(models)} on one time-frequency plane -> {path}")
 
 
 def run_methods(args: argparse.Namespace) -> int:
