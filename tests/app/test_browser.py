@@ -152,6 +152,47 @@ def test_audio_then_xray_in_the_browser(server, browser, tmp_path: Path):
     page.close()
 
 
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``, as a user does: open the list, click."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_two_audio_models_side_by_side_on_one_plane(server, browser, tmp_path: Path):
+    """The bundled partially fake clip, chosen in the list; the mel-CNN and the waveform demo model explained with
+    tile occlusion (any audio model) and Integrated Gradients, side by side in Compare on one plane. The screenshot
+    of that view is the README's (docs/compare-models-audio.png with XAISCOPE_SCREENSHOTS=1)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(server)
+    page.get_by_text("Kind of input").wait_for(timeout=60_000)
+    page.get_by_text("Bundled sample", exact=True).click()
+    choose(page, "Sample", "Partially fake speech")
+    page.get_by_text("Verdict", exact=False).first.wait_for(timeout=120_000)
+    page.get_by_label("Grad-CAM", exact=True).uncheck(force=True)
+    page.get_by_label("Occlusion (time-frequency tiles)", exact=True).check(force=True)
+    page.get_by_label("Integrated Gradients", exact=True).check(force=True)
+    choose(page, "Compare across models", "demo_audio_rawnet2")
+    page.get_by_text("demo_audio_rawnet2", exact=False).first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Explain", exact=True).click()
+    page.get_by_role("tab", name="Compare").wait_for(timeout=300_000)
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_text("Across models", exact=False).first.wait_for(timeout=60_000)
+    compare = page.get_by_role("tabpanel").filter(has_text="Across models")
+    assert compare.locator("img").count() >= 2  # this model's methods on the plane, then both models' side by side
+    across = compare.locator("img").last
+    across.scroll_into_view_if_needed()
+    assert across.evaluate("image => image.naturalWidth") >= 1000  # drawn at its own size, with axes
+    page.get_by_role("tab", name="Result").click()
+    page.get_by_text("on the time-frequency plane", exact=False).first.wait_for(timeout=60_000)
+    assert page.locator("audio").count() >= 2  # the input and listen.wav
+    page.get_by_role("tab", name="Compare").click()
+    compare.screenshot(path=str(tmp_path / "audio_models_compare_view.png"))
+    if os.environ.get("XAISCOPE_SCREENSHOTS") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copy(tmp_path / "audio_models_compare_view.png", DOCS / "compare-models-audio.png")
+    page.close()
+
+
 def test_white_noise_shows_the_warning_banner_in_the_browser(server, browser, tmp_path: Path):
     """Issue 12: a recording with no speech in it keeps its verdict, under a visible warning."""
     import soundfile
