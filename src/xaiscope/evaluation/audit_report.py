@@ -242,8 +242,14 @@ def worst_cases(model: Model, source: AuditSource, summary: AuditSummary) -> dic
             window = (model.predict(sample).decisive_window or 0) if sample.modality == "audio" else 0
             explanation = explain(model, sample, method, settings["target"], window=window, seed=settings["seed"],
                                   **settings["methods"][method])
-            if explanation.attribution.ndim != 2 or explanation.picture.ndim != 3:
-                continue  # a map over time (waveform model) has no picture to lay it on
+            if explanation.plane is not None:  # a recording: the map on the time-frequency plane
+                from xaiscope.views.audio import AudioView
+
+                view = AudioView.build(explanation, sample, model.card.preprocessing)  # type: ignore[arg-type]
+                found.setdefault(method, []).append((key, value, view.figure_png(title=f"{method}: {key}")))
+                continue
+            if explanation.space != "input" or explanation.attribution.ndim != 2 or explanation.picture.ndim != 3:
+                continue  # a map over samples or features of unknown layout has no picture to lay it on
             image = overlay(explanation.picture, np.asarray(explanation.attribution), opacity=0.6)
             found.setdefault(method, []).append((key, value, png_bytes(image)))
     return found
