@@ -325,3 +325,17 @@ def test_official_torchxrayvision_pickles_load_with_only_their_module_classes(tm
     torch.save(whole, tmp_path / "whole.pt")  # how the library's downloads are stored: a pickled module
     state = read_xrv_weights(tmp_path / "whole.pt")
     torch.testing.assert_close(state["classifier.weight"], whole.classifier.weight.detach())
+
+
+def test_timm_swin_is_explained_through_its_channels_last_stage(tmp_path, models_dir, xray_png):
+    weights = builders.timm_weights(tmp_path / "swin.pt", "swin_tiny_patch4_window7_224", 2)
+    assert main(["import", "swin_tiny_patch4_window7_224", "--source", "timm", "--weights", str(weights),
+                 "--modality", "xray", "--classes", "clear,opacity", "--name", "timm_swin", "--out",
+                 str(models_dir)]) == 0
+    model = load_model("timm_swin")
+    assert model.card.cam_target_layer == "layers.3" and model.card.source_options["token_grid"] == {"layout": "NHWC"}
+    sample = load_input(xray_png)
+    for method in ("gradcam", "eigencam"):
+        explanation = explain(model, sample, method)
+        assert explanation.attribution.shape == (224, 224) and np.ptp(explanation.attribution) > 0, method
+        assert explanation.model_calls == 1

@@ -258,11 +258,14 @@ def token_grid_reshape(model: Model) -> Callable[[torch.Tensor], torch.Tensor] |
     The card's ``source_options["token_grid"]`` is ``{"skip": k, "rows": R, "cols": C, "transpose": bool}``: the
     layer outputs ``(N, k + R * C, D)`` tokens; the first ``k`` (class and distillation tokens) are dropped and the
     rest laid out row-major as an ``(N, D, R, C)`` map (``transpose`` swaps the grid's axes, for AST whose
-    frequency-major patches explain a ``(frames, mel_bins)`` input).
+    frequency-major patches explain a ``(frames, mel_bins)`` input). ``{"layout": "NHWC"}`` states a channels-last map
+    ``(N, H, W, C)`` (Swin's stages), permuted to ``(N, C, H, W)``.
     """
     grid = model.card.source_options.get("token_grid")
     if not grid:
         return None
+    if grid.get("layout") == "NHWC":
+        return lambda maps: maps.permute(0, 3, 1, 2)
     skip, rows, cols, transpose = int(grid["skip"]), int(grid["rows"]), int(grid["cols"]), bool(grid.get("transpose"))
 
     def reshape(tokens: torch.Tensor) -> torch.Tensor:

@@ -49,11 +49,15 @@ def cam_settings(network: nn.Module, size: int) -> tuple[str | None, dict[str, A
     """The CAM target layer and source options of a timm network.
 
     A vision transformer (``blocks`` after a ``patch_embed`` with a ``grid_size``) is explained at its last block's
-    first norm, its tokens laid on the patch grid after the class (and register) tokens; a CNN at its deepest
-    spatial map, found by tracing.
+    first norm, its tokens laid on the patch grid after the class (and register) tokens; a hierarchical transformer
+    whose stages output channels-last maps (Swin: ``layers`` with ``output_fmt == "NHWC"``) at its last stage,
+    ``(N, H, W, C)`` turned into ``(N, C, H, W)``; a CNN at its deepest spatial map, found by tracing.
     """
     patch_embed = getattr(network, "patch_embed", None)
     blocks = getattr(network, "blocks", None)
+    stages = getattr(network, "layers", None)
+    if patch_embed is not None and isinstance(stages, nn.Sequential) and getattr(network, "output_fmt", "") == "NHWC":
+        return f"layers.{len(stages) - 1}", {"token_grid": {"layout": "NHWC"}}
     if patch_embed is not None and isinstance(blocks, nn.Sequential) and hasattr(patch_embed, "grid_size") \
             and hasattr(blocks[-1], "norm1"):
         rows, cols = (int(v) for v in patch_embed.grid_size)
