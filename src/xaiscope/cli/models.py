@@ -18,8 +18,8 @@ def register(commands: Any) -> None:
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(handler=run_models)
 
-    archs = commands.add_parser("archs", help="list the architectures a checkpoint may use (torchvision classifiers and "
-                                              "waveform networks such as rawnet2)")
+    archs = commands.add_parser(
+        "archs", help="list the architectures a checkpoint may use (torchvision classifiers, waveform networks)")
     archs.add_argument("--json", action="store_true", help="print JSON instead of a list")
     archs.set_defaults(handler=run_archs)
 
@@ -118,8 +118,8 @@ def _json_object(text: str, flag: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise XaiscopeError(f"{flag} is not valid JSON ({error}).", f"Give an object, e.g. {flag} '{{\"gru_node\": 256}}'.") \
-            from error
+        raise XaiscopeError(f"{flag} is not valid JSON ({error}).",
+                            f"Give an object, e.g. {flag} '{{\"gru_node\": 256}}'.") from error
     if not isinstance(value, dict):
         raise XaiscopeError(f"{flag} must be a JSON object, not {type(value).__name__}.",
                             f"Give an object, e.g. {flag} '{{\"gru_node\": 256}}'.")

@@ -58,9 +58,11 @@ class TensorCache:
         description = self.folder / "spec.json"
         if not description.exists():
             _atomic_write(description, (json.dumps(spec_to_dict(spec), indent=2) + "\n").encode())
-        picture = isinstance(spec, AudioSpec | XraySpec)
-        self._mean = np.asarray(spec.mean, np.float32)[:, None, None] if picture else None
-        self._std = np.asarray(spec.std, np.float32)[:, None, None] if picture else None
+        self._mean: np.ndarray | None = None
+        self._std: np.ndarray | None = None
+        if isinstance(spec, AudioSpec | XraySpec):  # pictures are stored as the uint8 picture they came from
+            self._mean = np.asarray(spec.mean, np.float32)[:, None, None]
+            self._std = np.asarray(spec.std, np.float32)[:, None, None]
         self.hits = 0
         self.misses = 0
 
