@@ -127,7 +127,7 @@ def test_plain_state_dict_imports_and_predicts_the_same(workdir: Path, speech_sa
     model = load_model("rawnet2_asvspoof")
     card = model.card
     assert card.input_kind == "waveform" and card.num_outputs == 2 and card.classes == ("spoof", "bonafide")
-    assert card.alert_class == "spoof" and card.cam_target_layer is None
+    assert card.alert_class == "spoof" and card.cam_target_layer is None and card.source == "xaiscope"
     assert card.source_options["network"] == RawNet2Config.from_dict(SMALL).to_dict()
     assert card.preprocessing == default_preprocessing("rawnet2", "audio")
     rows = torch.randn(3, 64600)

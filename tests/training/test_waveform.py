@@ -45,6 +45,7 @@ def test_waveform_run_saves_a_waveform_card_with_the_network_size(waveform_run):
     assert json.loads(config.arch_options) == TINY_RAWNET2
     card = load_model(result.checkpoint).card
     assert card.architecture == "rawnet2" and card.input_kind == "waveform" and card.cam_target_layer is None
+    assert card.source == "xaiscope"
     assert card.preprocessing == WaveformSpec(sample_rate=16000, window_seconds=1.0, hop_seconds=0.5, pad="repeat",
                                               aggregation="max", normalize=True)
     network = card.source_options["network"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xaiscope.models.architectures import architecture_info
 from xaiscope.models.card import ModelCard
 from xaiscope.models.store import BUNDLED_DIR, load_model, save_checkpoint
 
@@ -69,7 +70,8 @@ def export_model(checkpoint: Path, name: str, evaluation: dict[str, Any], corpus
         name=name, modality=trained.modality, architecture=trained.architecture, classes=trained.classes,
         num_outputs=trained.num_outputs, preprocessing=trained.preprocessing, alert_class=trained.alert_class,
         cam_target_layer=cam_target_layer or trained.cam_target_layer, input_kind=trained.input_kind,
-        source_options=trained.source_options, description=description or DESCRIPTIONS[trained.modality],
+        source=architecture_info(trained.architecture).source, source_options=trained.source_options,
+        description=description or DESCRIPTIONS[trained.modality],
         intended_use=INTENDED_USE.format(corpus=CORPUS_WORDS[trained.modality]),
         provenance=provenance)
     network = model.network

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torchvision
@@ -43,12 +43,14 @@ class ArchitectureInfo:
         head: dotted path of the final ``nn.Linear``.
         cam_target_layer: dotted module path for Grad-CAM, or None to trace one (:func:`default_cam_target_layer`).
         input_kind: what the network takes: ``picture`` ``(N, 3, S, S)`` or ``waveform`` ``(N, n_samples)``.
+        source: the card's source for it: ``torchvision``, or ``xaiscope`` for xaiscope's own networks.
     """
 
     name: str
     head: str
     cam_target_layer: str | None = None
     input_kind: InputKind = "picture"
+    source: Literal["torchvision", "xaiscope"] = "torchvision"
 
 
 #: The earlier tool's architectures, with its heads and Grad-CAM layers. DenseNet applies its final ReLU
@@ -66,7 +68,7 @@ KNOWN_ARCHITECTURES: dict[str, ArchitectureInfo] = {
 
 #: Raw-waveform networks: ``(N, n_samples)`` mono samples in, logits out; sized by options (see the module docstring).
 WAVEFORM_ARCHITECTURES: dict[str, ArchitectureInfo] = {
-    "rawnet2": ArchitectureInfo("rawnet2", "fc2_gru", None, input_kind="waveform"),
+    "rawnet2": ArchitectureInfo("rawnet2", "fc2_gru", None, input_kind="waveform", source="xaiscope"),
 }
 
 #: Names users type for the seed architectures.

@@ -24,6 +24,7 @@ from typing import Any
 from xaiscope.errors import CardError, UnknownModelError, WeightsNotFoundError, XaiscopeError
 from xaiscope.inputs.sample import Modality
 from xaiscope.models.architectures import (
+    architecture_info,
     architecture_options,
     build_network,
     cam_target_layer_for,
@@ -300,7 +301,7 @@ def import_state_dict(path: Path, *, architecture: str, modality: Modality, clas
             name=name, modality=modality, architecture=architecture, classes=tuple(classes), num_outputs=num_outputs,
             preprocessing=spec, input_kind=spec_input_kind(spec),
             alert_class=alert_class, cam_target_layer=cam_target_layer or cam_target_layer_for(architecture, network),
-            source_options={"network": options} if options else {},
+            source=architecture_info(architecture).source, source_options={"network": options} if options else {},
             description=f"{architecture} imported from {path.name}.",
             provenance={"source": f"imported from {path.name} with `xaiscope import`"})
     return save_checkpoint(Model(card, network), output_dir)

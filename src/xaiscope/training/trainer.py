@@ -33,6 +33,7 @@ from xaiscope.data import DataOptions, LabelledSplit, ModelInputDataset, TensorC
 from xaiscope.data.torch_dataset import collate
 from xaiscope.errors import DataNotFoundError, ResumeError
 from xaiscope.models.architectures import (
+    architecture_info,
     architecture_options,
     build_network,
     cam_target_layer_for,
@@ -224,6 +225,7 @@ class Trainer:
             name=self.name, modality=self.modality, architecture=self.architecture, classes=self.classes,
             num_outputs=self.num_outputs, preprocessing=self.spec, alert_class=training.alert_class,
             cam_target_layer=self.cam_layer, input_kind=spec_input_kind(self.spec),
+            source=architecture_info(self.architecture).source,
             source_options={"network": self.network_options} if self.network_options else {},
             description=f"{self.architecture} trained by xaiscope on {training.kind} data ({training.root.name}), "
                         f"classes {', '.join(self.classes)} in output order.",

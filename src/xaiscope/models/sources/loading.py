@@ -41,7 +41,7 @@ def build_model(card: ModelCard, weights: Path) -> Model:
         return onnx.load(card, weights)
     from xaiscope.models.sources import torchvision
 
-    return torchvision.load(card, weights)
+    return torchvision.load(card, weights)  # torchvision and xaiscope: the architecture registry builds both
 
 
 def detect_source(path: Path) -> Source:
