@@ -92,11 +92,6 @@ class RawNet2Config:
         return cls(**options)
 
 
-#: A RawNet2 small enough to ship and to train on a CPU (about 0.2 M parameters instead of 25 M): the demo model's.
-RAWNET2_SMALL = RawNet2Config(sinc_filters=20, first_conv=128, block_filters=(20, 64), gru_node=128, nb_gru_layer=1,
-                              nb_fc_node=128)
-
-
 def _to_mel(hz: torch.Tensor) -> torch.Tensor:
     return 2595.0 * torch.log10(1.0 + hz / 700.0)
 
@@ -172,8 +167,8 @@ class RawNet2(nn.Module):
     """RawNet2 (see the module docstring): ``(N, n_samples)`` float32 at ``config.sample_rate`` -> ``(N, num_outputs)``.
 
     The time axis shrinks by ``kernel_size - 1``, then by 3 seven times (front end and six blocks), so an input needs
-    at least ``kernel_size + 3**7 - 1`` samples (about 0.2 s at 16 kHz for the small configuration) for the GRU to
-    see one step.
+    at least ``kernel_size + 3**7 - 1`` samples (0.2 s at 16 kHz with the baseline's 1,025 taps) for the GRU to see
+    one step.
     """
 
     def __init__(self, config: RawNet2Config | None = None, num_outputs: int = 2) -> None:
