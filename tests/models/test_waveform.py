@@ -138,7 +138,6 @@ def test_plain_state_dict_imports_and_predicts_the_same(workdir: Path, speech_sa
     choices = {choice.plugin.name: choice for choice in methods("audio", model)}
     assert not choices["gradcam"].available and "raw-waveform" in choices["gradcam"].reason
     assert choices["integrated_gradients"].available and choices["smoothgrad"].available
-    assert choices["occlusion"].available
 
 
 def test_state_dict_of_another_size_is_refused_with_the_keys(tmp_path: Path):
