@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import xaiscope
-from tools.demo.models import AUDIO_MODEL, XRAY_MODEL, density_ratio, peak_in_mask
+from tools.demo.models import AUDIO_MODEL, RAWNET2_MODEL, RAWNET2_OPTIONS, XRAY_MODEL, density_ratio, peak_in_mask
 from xaiscope.explainers import explain
 from xaiscope.inputs.bundled import SAMPLES_DIR, BundledSample, bundled_samples
 from xaiscope.models.store import BUNDLED_DIR, discover
@@ -29,11 +29,12 @@ def _sample(modality: str, key: str) -> BundledSample:
 def test_store_finds_bundled_models_without_configuration(workdir: Path) -> None:
     entries, problems = discover()
     present = {entry.card.name: entry for entry in entries if entry.present}
-    assert AUDIO_MODEL in present and XRAY_MODEL in present, problems
+    assert {AUDIO_MODEL, XRAY_MODEL, RAWNET2_MODEL} <= set(present), problems
     assert present[AUDIO_MODEL].weights_path.parent == BUNDLED_DIR
+    assert present[RAWNET2_MODEL].card.input_kind == "waveform" and present[RAWNET2_MODEL].card.modality == "audio"
 
 
-@pytest.mark.parametrize("name", [AUDIO_MODEL, XRAY_MODEL])
+@pytest.mark.parametrize("name", [AUDIO_MODEL, XRAY_MODEL, RAWNET2_MODEL])
 def test_cards_say_what_the_demo_models_are(name: str) -> None:
     card = xaiscope.load_model(name).card
     assert "tiny offline corpus" in card.intended_use
@@ -51,6 +52,27 @@ def test_every_labelled_sample_is_classified_right() -> None:
         model = xaiscope.load_model(MODEL_FOR[sample.modality])
         prediction = model.predict(xaiscope.load_input(sample.path))
         assert prediction.label == sample.ground_truth["label"], sample.title
+
+
+def test_rawnet2_shares_the_speech_windows_and_suits_gradient_methods_only() -> None:
+    from xaiscope.explainers import methods
+    from xaiscope.preprocessing.spec import AudioSpec, WaveformSpec
+
+    model = xaiscope.load_model(RAWNET2_MODEL)
+    card, mel = model.card, xaiscope.load_model(AUDIO_MODEL).card
+    assert isinstance(card.preprocessing, WaveformSpec) and isinstance(mel.preprocessing, AudioSpec)
+    for key in ("sample_rate", "window_seconds", "hop_seconds", "pad", "aggregation"):
+        assert getattr(card.preprocessing, key) == getattr(mel.preprocessing, key), key
+    assert card.classes == mel.classes and card.provenance["data_splits"] == mel.provenance["data_splits"]
+    assert card.source_options["network"] == {**card.source_options["network"], **RAWNET2_OPTIONS}
+    assert card.calibration is not None and card.familiarity is not None
+    assert (BUNDLED_DIR / card.familiarity["reference"]).is_file()
+    choices = {choice.plugin.name: choice for choice in methods("audio", model)}
+    assert not choices["gradcam"].available and "raw-waveform" in choices["gradcam"].reason
+    assert choices["integrated_gradients"].available and choices["smoothgrad"].available
+    for sample in bundled_samples("audio"):
+        prediction = model.predict(xaiscope.load_input(sample.path))
+        assert set(prediction.probabilities) == {"fake", "real"}
 
 
 def test_real_dicom_sample_loads_and_is_classified() -> None:

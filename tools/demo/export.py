@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xaiscope.models.architectures import architecture_info
 from xaiscope.models.card import ModelCard
 from xaiscope.models.store import BUNDLED_DIR, load_model, save_checkpoint
 
@@ -24,12 +25,21 @@ DESCRIPTIONS = {
              "opacity in output order. It has never seen a real chest X-ray with a real finding."),
 }
 
+#: The demo RawNet2's description (its modality's entry above describes the MobileNetV2).
+RAWNET2_DESCRIPTION = (
+    "RawNet2 (the ASVspoof 2021 baseline's layout, made small: 20 fixed mel-spaced sinc filters of 129 taps, residual "
+    "blocks of 20 and 128 channels with filter-wise attention, one GRU layer of 256; random initialisation) trained by "
+    "`python -m tools.demo build --only rawnet2` on the raw samples of 2 s windows (16 kHz, each window scaled to zero "
+    "mean and unit variance) of the same speech corpus and splits as demo_audio_mobilenet_v2. Classes fake, real in "
+    "output order: sigmoid(logit) = P(real). A raw-waveform model: no spatial grid, so no CAM method applies.")
+
 CORPUS_WORDS = {"audio": "a few hundred 2-second clips of a few dozen real speakers and synthetic voices",
                 "xray": "a few hundred synthetic 256-pixel chest-like pictures"}
 
 
 def export_model(checkpoint: Path, name: str, evaluation: dict[str, Any], corpus: dict[str, Any],
-                 cam_target_layer: str | None = None, directory: Path = BUNDLED_DIR) -> Path:
+                 cam_target_layer: str | None = None, directory: Path = BUNDLED_DIR, description: str | None = None,
+                 rebuild: str = REBUILD_COMMAND) -> Path:
     """Write ``<directory>/<name>.safetensors`` and its card.
 
     Args:
@@ -39,11 +49,13 @@ def export_model(checkpoint: Path, name: str, evaluation: dict[str, Any], corpus
         corpus: the corpus summary (sources, sizes per split).
         cam_target_layer: the Grad-CAM layer to state in the card (default: the trained card's).
         directory: where to write.
+        description: the card's description (default: the modality's MobileNetV2 text).
+        rebuild: the command that rebuilds it, for the provenance.
     """
     model = load_model(checkpoint)
     trained = model.card
     provenance = {
-        "source": f"trained with `xaiscope train` by `python -m tools.demo build`; rebuild with `{REBUILD_COMMAND}`",
+        "source": f"trained with `xaiscope train` by `python -m tools.demo build`; rebuild with `{rebuild}`",
         "status": "demo model: tiny offline corpus, for trying the tool; not validated for any decision",
         "corpus": corpus,
         "held_out_metrics": evaluation,
@@ -57,8 +69,9 @@ def export_model(checkpoint: Path, name: str, evaluation: dict[str, Any], corpus
     card = ModelCard(
         name=name, modality=trained.modality, architecture=trained.architecture, classes=trained.classes,
         num_outputs=trained.num_outputs, preprocessing=trained.preprocessing, alert_class=trained.alert_class,
-        cam_target_layer=cam_target_layer or trained.cam_target_layer,
-        description=DESCRIPTIONS[trained.modality],
+        cam_target_layer=cam_target_layer or trained.cam_target_layer, input_kind=trained.input_kind,
+        source=architecture_info(trained.architecture).source, source_options=trained.source_options,
+        description=description or DESCRIPTIONS[trained.modality],
         intended_use=INTENDED_USE.format(corpus=CORPUS_WORDS[trained.modality]),
         provenance=provenance)
     network = model.network

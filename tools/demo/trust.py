@@ -18,6 +18,8 @@ from typing import Any
 from tools.demo import DemoBuildError
 from xaiscope.models.store import BUNDLED_DIR
 
+#: The bundled demo model calibrated per modality by default; ``calibrate_models(models=...)`` names others (the demo
+#: RawNet2, ``demo_audio_rawnet2``, is calibrated on the same speech corpus).
 MODELS = {"audio": "demo_audio_mobilenet_v2", "xray": "demo_xray_mobilenet_v2"}
 
 
@@ -100,11 +102,12 @@ def calibrate_models(models_dir: Path, audio_dir: Path, xray_dir: Path, seed: in
                      report_dir: Path | None = None, log: Callable[[str], None] = print, *,
                      modalities: tuple[str, ...] = ("audio", "xray"), max_reference_files: int = 2000,
                      max_testing_files: int = 2000, by_source: tuple[str, ...] = ("audio", "xray"),
-                     ) -> dict[str, Any]:
+                     models: dict[str, str] | None = None) -> dict[str, Any]:
     """Calibrate the demo models in ``models_dir`` on the corpora; rewrite their cards; return the figures.
 
     Args:
         modalities: which of the two models.
+        models: the model name per modality (default :data:`MODELS`).
         max_reference_files, max_testing_files: seeded subsets (see :func:`xaiscope.trust.fit.calibrate`).
         by_source: the modalities whose testing split is also classified file by file for the per-source table.
     """
@@ -115,7 +118,7 @@ def calibrate_models(models_dir: Path, audio_dir: Path, xray_dir: Path, seed: in
     for modality, corpus in (("audio", audio_dir), ("xray", xray_dir)):
         if modality not in modalities:
             continue
-        path = models_dir / f"{MODELS[modality]}.safetensors"
+        path = models_dir / f"{(models or MODELS)[modality]}.safetensors"
         model = load_model(str(path))
         _check_same_corpus(model.card, corpus)
         result = calibrate(model, corpus, seed=seed, report_dir=report_dir, log=log,

@@ -18,7 +18,8 @@ def register(commands: Any) -> None:
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(handler=run_models)
 
-    archs = commands.add_parser("archs", help="list the torchvision architectures a checkpoint may use")
+    archs = commands.add_parser(
+        "archs", help="list the architectures a checkpoint may use (torchvision classifiers, waveform networks)")
     archs.add_argument("--json", action="store_true", help="print JSON instead of a list")
     archs.set_defaults(handler=run_archs)
 
@@ -33,7 +34,11 @@ def register(commands: Any) -> None:
                                "anything else torchvision)")
     importer.add_argument("--weights", type=Path, help="timm / torchxrayvision: the local weights file")
     importer.add_argument("--card", type=Path, help="onnx: the model card JSON (else made from --modality/--classes)")
-    importer.add_argument("--arch", help="torchvision architecture, e.g. vgg16, densenet121")
+    importer.add_argument("--arch", help="architecture of a plain state_dict, e.g. vgg16, densenet121, rawnet2 "
+                                         "(`xaiscope archs`)")
+    importer.add_argument("--arch-options", metavar="JSON",
+                          help="a waveform network's size where it differs from the published one, as JSON, e.g. "
+                               "'{\"gru_node\": 256, \"nb_gru_layer\": 1}' for rawnet2")
     importer.add_argument("--modality", choices=("audio", "xray"),
                           help="audio or xray (torchvision, timm, onnx; a Hugging Face image classifier: default xray)")
     importer.add_argument("--classes", help="class names in output order, comma-separated (torchvision, timm, onnx)")
@@ -94,8 +99,10 @@ def run_import(args: argparse.Namespace) -> int:
         raise XaiscopeError("--classes needs at least two class names, in output order.",
                             "For the earlier tool's audio models: --classes fake,real")
     preprocessing = AudioSpec(renderer=args.renderer) if args.renderer and args.modality == "audio" else None
-    options = {"window_seconds": args.window_seconds, "hop_seconds": args.hop_seconds} \
+    options: dict[str, Any] = {"window_seconds": args.window_seconds, "hop_seconds": args.hop_seconds} \
         if (args.source == "huggingface" or (args.source is None and Path(args.file).is_dir())) else {}
+    if args.arch_options:
+        options["network_options"] = _json_object(args.arch_options, "--arch-options")
     written = import_model(args.source, args.file, output_dir=args.out, weights=args.weights, name=args.name,
                            modality=args.modality, classes=classes, multi_label=args.multi_label,
                            alert_class=args.alert_class, cam_target_layer=args.cam_layer,
@@ -104,3 +111,16 @@ def run_import(args: argparse.Namespace) -> int:
     card = written / "xaiscope-card.json" if written.is_dir() else written.with_suffix(".json")
     out.print(f"Wrote {written} and {card}")
     return 0
+
+
+def _json_object(text: str, flag: str) -> dict[str, Any]:
+    """Parse a flag's JSON object, or say what is wrong with it."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise XaiscopeError(f"{flag} is not valid JSON ({error}).",
+                            f"Give an object, e.g. {flag} '{{\"gru_node\": 256}}'.") from error
+    if not isinstance(value, dict):
+        raise XaiscopeError(f"{flag} must be a JSON object, not {type(value).__name__}.",
+                            f"Give an object, e.g. {flag} '{{\"gru_node\": 256}}'.")
+    return value

@@ -9,10 +9,11 @@ Where: ``<cache_dir>/<spec hash>/<file key>.json`` (how many windows the file ha
 * The **file key** is the sha256 of the file's absolute path, size in bytes and modification time in
   nanoseconds: an edited or replaced file is a new key.
 
-Tensors are stored as the uint8 picture they were computed from, ``round((t * std + mean) * 255)``, and
+Picture tensors are stored as the uint8 picture they were computed from, ``round((t * std + mean) * 255)``, and
 rebuilt with the same float32 arithmetic as :mod:`xaiscope.preprocessing`, which gives back the identical
 tensor (checked on every write: a tensor that does not round-trip is stored as float32 instead). A 224-pixel
-window costs 150 KB. Writes go to a temporary name and are renamed into place, so concurrent workers and
+window costs 150 KB. Every other input kind (a waveform window, a features matrix) is stored as float32 (a 2-s
+window at 16 kHz: 128 KB). Writes go to a temporary name and are renamed into place, so concurrent workers and
 ranks never read half a file. Reads use ``numpy.load(allow_pickle=False)``.
 """
 
@@ -57,10 +58,11 @@ class TensorCache:
         description = self.folder / "spec.json"
         if not description.exists():
             _atomic_write(description, (json.dumps(spec_to_dict(spec), indent=2) + "\n").encode())
-        if not isinstance(spec, AudioSpec | XraySpec):
-            raise TypeError(f"the tensor cache holds normalised pictures, not {spec.kind} inputs")
-        self._mean = np.asarray(spec.mean, np.float32)[:, None, None]
-        self._std = np.asarray(spec.std, np.float32)[:, None, None]
+        self._mean: np.ndarray | None = None
+        self._std: np.ndarray | None = None
+        if isinstance(spec, AudioSpec | XraySpec):  # pictures are stored as the uint8 picture they came from
+            self._mean = np.asarray(spec.mean, np.float32)[:, None, None]
+            self._std = np.asarray(spec.std, np.float32)[:, None, None]
         self.hits = 0
         self.misses = 0
 
@@ -80,7 +82,7 @@ class TensorCache:
             return None
 
     def get(self, path: Path, window: int) -> torch.Tensor | None:
-        """The cached ``(3, S, S)`` float32 tensor of one window, or None (a miss)."""
+        """The cached float32 tensor of one window (``(3, S, S)`` for a picture), or None (a miss)."""
         try:
             array = np.load(self.folder / f"{self.file_key(path)}-w{window}.npy", allow_pickle=False)
         except (OSError, ValueError):
@@ -90,15 +92,15 @@ class TensorCache:
         return torch.from_numpy(self._decode(array))
 
     def put(self, path: Path, window: int, tensor: torch.Tensor, windows: int) -> None:
-        """Store one window's ``(3, S, S)`` tensor and the file's window count."""
+        """Store one window's tensor (``(3, S, S)`` for a picture) and the file's window count."""
         key = self.file_key(path)
         values = tensor.detach().cpu().numpy().astype(np.float32, copy=False)
-        encoded = np.round((values * self._std + self._mean) * 255.0)
-        if encoded.min() >= 0 and encoded.max() <= 255 and np.array_equal(self._decode(encoded.astype(np.uint8)),
-                                                                           values):
-            stored: np.ndarray = encoded.astype(np.uint8)
-        else:
-            stored = values
+        stored: np.ndarray = values
+        if self._mean is not None and self._std is not None:
+            encoded = np.round((values * self._std + self._mean) * 255.0)
+            if encoded.min() >= 0 and encoded.max() <= 255 and np.array_equal(
+                    self._decode(encoded.astype(np.uint8)), values):
+                stored = encoded.astype(np.uint8)
         buffer_path = self.folder / f"{key}-w{window}.npy"
         with _temporary(buffer_path) as temporary:
             np.save(temporary, stored, allow_pickle=False)
@@ -107,7 +109,7 @@ class TensorCache:
             _atomic_write(meta, json.dumps({"windows": int(windows)}).encode())
 
     def _decode(self, array: np.ndarray) -> np.ndarray:
-        if array.dtype != np.uint8:
+        if array.dtype != np.uint8 or self._mean is None or self._std is None:
             return np.ascontiguousarray(array, dtype=np.float32)
         unit = array.astype(np.float32) / 255.0
         return np.ascontiguousarray((unit - self._mean) / self._std, dtype=np.float32)

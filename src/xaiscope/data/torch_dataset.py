@@ -1,8 +1,8 @@
 """A labelled split as a torch ``Dataset`` of model inputs built by the inference pipeline.
 
 Every tensor comes from :func:`xaiscope.inputs.load_input` (decoding) and :mod:`xaiscope.preprocessing`
-(``model_inputs`` / ``select_window_input``) with the model card's spec, so training sees exactly the pictures
-inference will build.
+(``model_inputs`` / ``select_window_input``) with the model card's spec, so training sees exactly the inputs
+inference will build: mel pictures, waveform windows or feature matrices, as the spec says.
 
 **Window rule for recordings longer than the spec's window** (stated once, used everywhere):
 
@@ -32,7 +32,8 @@ from xaiscope.data.cache import TensorCache
 from xaiscope.data.records import LabelledSplit
 from xaiscope.errors import XaiscopeError
 from xaiscope.inputs import AudioSample, load_input
-from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, model_inputs, select_window_input
+from xaiscope.preprocessing import PreprocessingSpec, model_inputs, select_window_input
+from xaiscope.preprocessing.spec import AUDIO_SPECS
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class Item:
     """One sample's model input.
 
     Attributes:
-        tensor: ``(W, 3, S, S)`` float32 (``W`` = 1 in training mode or for an X-ray), or None when the file
-            could not be used.
+        tensor: ``(W, *row)`` float32, one row per window (``W`` = 1 in training mode or for an X-ray): ``(3, S, S)``
+            pictures, ``(n_samples,)`` waveforms, or the spec's other input kind; None when the file could not be
+            used.
         label: class index.
         index: position of the record in the split.
         error: why the file could not be used, else None.
@@ -68,7 +70,7 @@ class ModelInputDataset(Dataset[Item]):
                  cache: TensorCache | None = None) -> None:
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', not {mode!r}")
-        if (split.modality == "audio") != isinstance(spec, AudioSpec):
+        if (split.modality == "audio") != isinstance(spec, AUDIO_SPECS):
             raise ValueError(f"a {split.modality} split needs a {'audio' if split.modality == 'audio' else 'xray'} "
                              "spec")
         self.split = split
@@ -100,7 +102,7 @@ class ModelInputDataset(Dataset[Item]):
 
     def _tensor(self, index: int) -> torch.Tensor:
         path = self.split.records[index].path
-        one_window = self.mode == "train" or not isinstance(self.spec, AudioSpec)
+        one_window = self.mode == "train" or not isinstance(self.spec, AUDIO_SPECS)
         cache = self.cache
         if cache is not None:
             count = cache.window_count(path)
@@ -111,7 +113,7 @@ class ModelInputDataset(Dataset[Item]):
                 if len(rows) == len(found):
                     return torch.stack(rows)
         sample = load_input(path, modality=self.split.modality)
-        if one_window and isinstance(self.spec, AudioSpec) and isinstance(sample, AudioSample):
+        if one_window and isinstance(self.spec, AUDIO_SPECS) and isinstance(sample, AudioSample):
             built, count = select_window_input(sample, self.spec, lambda n: self.window_choice(index, n))
             if cache is not None:
                 cache.put(path, built.windows[0].index, built.tensor[0], count)
@@ -128,7 +130,8 @@ class Batch:
     """A collated batch of :class:`Item` objects, unusable files left out.
 
     Attributes:
-        inputs: ``(R, 3, S, S)``: every usable sample's rows, sample after sample.
+        inputs: ``(R, *row)``: every usable sample's rows, sample after sample (``(R, 3, S, S)`` pictures,
+            ``(R, n_samples)`` waveforms).
         rows: ``(B,)`` int64, how many rows each sample has (1 in training mode).
         labels: ``(B,)`` int64 class indices.
         indices: ``(B,)`` int64 record positions.

@@ -1,11 +1,16 @@
-"""Architecture registry: any torchvision classification model, built by name with the right head.
+"""Architecture registry: every network xaiscope builds by name, with the right head and input kind.
 
-Every network is built with ``weights=None`` (nothing is ever downloaded) and ``num_classes`` equal to the
-number of outputs, which gives exactly the heads the earlier tool bolted on (for example VGG16's
-``classifier[6] = Linear(4096, 1)``), with the same state_dict keys.
+Two families, one registry:
 
-The five architectures the earlier tool trained carry the Grad-CAM target layers it used (see SEED.md);
-any other architecture gets :func:`default_cam_target_layer`, found by tracing one forward pass.
+* **picture** networks: any torchvision classification model. Every network is built with ``weights=None``
+  (nothing is ever downloaded) and ``num_classes`` equal to the number of outputs, which gives exactly the heads
+  the earlier tool bolted on (for example VGG16's ``classifier[6] = Linear(4096, 1)``), with the same state_dict
+  keys. The five architectures the earlier tool trained carry the Grad-CAM target layers it used (see SEED.md);
+  any other architecture gets :func:`default_cam_target_layer`, found by tracing one forward pass.
+* **waveform** networks (:data:`WAVEFORM_ARCHITECTURES`): raw-waveform detectors of xaiscope's own code with the
+  state_dict keys of their reference implementations (``rawnet2``: :mod:`xaiscope.models.waveform`). Their size is
+  set by options (``build_network(name, n, options)``), stored in the card's ``source_options["network"]``; they
+  have no spatial grid, so no CAM layer.
 """
 
 from __future__ import annotations
@@ -13,12 +18,20 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Literal
 
 import torch
 import torchvision
 from torch import nn
 
-from xaiscope.errors import UnknownModelError
+from xaiscope.errors import ConfigError, UnknownModelError
+from xaiscope.preprocessing.spec import (
+    AudioSpec,
+    InputKind,
+    PreprocessingSpec,
+    WaveformSpec,
+    XraySpec,
+)
 
 
 @dataclass(frozen=True)
@@ -26,14 +39,18 @@ class ArchitectureInfo:
     """What xaiscope knows about one architecture.
 
     Attributes:
-        name: torchvision builder name (``torchvision.models.get_model``).
+        name: builder name (``torchvision.models.get_model``, or a key of :data:`WAVEFORM_ARCHITECTURES`).
         head: dotted path of the final ``nn.Linear``.
         cam_target_layer: dotted module path for Grad-CAM, or None to trace one (:func:`default_cam_target_layer`).
+        input_kind: what the network takes: ``picture`` ``(N, 3, S, S)`` or ``waveform`` ``(N, n_samples)``.
+        source: the card's source for it: ``torchvision``, or ``xaiscope`` for xaiscope's own networks.
     """
 
     name: str
     head: str
     cam_target_layer: str | None = None
+    input_kind: InputKind = "picture"
+    source: Literal["torchvision", "xaiscope"] = "torchvision"
 
 
 #: The earlier tool's architectures, with its heads and Grad-CAM layers. DenseNet applies its final ReLU
@@ -49,21 +66,27 @@ KNOWN_ARCHITECTURES: dict[str, ArchitectureInfo] = {
     )
 }
 
+#: Raw-waveform networks: ``(N, n_samples)`` mono samples in, logits out; sized by options (see the module docstring).
+WAVEFORM_ARCHITECTURES: dict[str, ArchitectureInfo] = {
+    "rawnet2": ArchitectureInfo("rawnet2", "fc2_gru", None, input_kind="waveform", source="xaiscope"),
+}
+
 #: Names users type for the seed architectures.
-ALIASES = {"mobilenetv2": "mobilenet_v2", "densenet": "densenet121", "vgg": "vgg16", "resnet": "resnet50"}
+ALIASES = {"mobilenetv2": "mobilenet_v2", "densenet": "densenet121", "vgg": "vgg16", "resnet": "resnet50",
+           "rawnet": "rawnet2"}
 
 
 @lru_cache(maxsize=1)
 def classification_architectures() -> tuple[str, ...]:
-    """Every torchvision image-classification builder name (about 80), sorted."""
-    return tuple(sorted(torchvision.models.list_models(module=torchvision.models)))
+    """Every architecture name: the torchvision image classifiers (about 80) and the waveform networks, sorted."""
+    return tuple(sorted([*torchvision.models.list_models(module=torchvision.models), *WAVEFORM_ARCHITECTURES]))
 
 
 def canonical_architecture(name: str) -> str:
-    """Normalise a user-typed architecture name (``MobileNetV2`` -> ``mobilenet_v2``).
+    """Normalise a user-typed architecture name (``MobileNetV2`` -> ``mobilenet_v2``, ``RawNet2`` -> ``rawnet2``).
 
     Raises:
-        UnknownModelError: not a torchvision classification architecture; the message suggests close names.
+        UnknownModelError: not an architecture of the registry; the message suggests close names.
     """
     key = name.strip().lower().replace("-", "_")
     key = ALIASES.get(key, key)
@@ -72,29 +95,76 @@ def canonical_architecture(name: str) -> str:
         return key
     close = difflib.get_close_matches(key, available, n=3)
     suggestion = f" Did you mean {', '.join(close)}?" if close else ""
-    raise UnknownModelError(f"'{name}' is not a torchvision classification architecture.{suggestion}",
+    raise UnknownModelError(f"'{name}' is not a classification architecture xaiscope can build.{suggestion}",
                             "Run `xaiscope archs` for the list of architectures.")
 
 
 def architecture_info(name: str) -> ArchitectureInfo:
-    """Registry entry for ``name``; for architectures outside the seed five, the head path is looked up."""
+    """Registry entry for ``name``; for torchvision architectures outside the seed five, the head path is looked up."""
     key = canonical_architecture(name)
     if key in KNOWN_ARCHITECTURES:
         return KNOWN_ARCHITECTURES[key]
+    if key in WAVEFORM_ARCHITECTURES:
+        return WAVEFORM_ARCHITECTURES[key]
     return ArchitectureInfo(key, _last_linear_path(_build(key, 1)))
 
 
-def build_network(name: str, num_outputs: int) -> nn.Module:
+def architecture_options(name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The complete options of a network (every size the card must state): a waveform network's configuration with
+    ``options`` applied over its defaults; ``{}`` for a torchvision network.
+
+    Raises:
+        ConfigError: unknown or out-of-range options, or options given to a torchvision network (which has none).
+    """
+    key = canonical_architecture(name)
+    if key in WAVEFORM_ARCHITECTURES:
+        from xaiscope.models import waveform
+
+        return waveform.network_options(key, options)
+    if options:
+        raise ConfigError(f"The torchvision architecture '{key}' takes no options, but got {sorted(options)}.",
+                          "Drop the architecture options, or choose a waveform architecture such as rawnet2.")
+    return {}
+
+
+def build_network(name: str, num_outputs: int, options: dict[str, Any] | None = None) -> nn.Module:
     """Build an untrained network with ``num_outputs`` logits, in eval mode.
 
     Args:
         name: architecture name (aliases accepted).
         num_outputs: 1 for a single-logit binary classifier, else the number of classes.
+        options: a waveform network's size (see :func:`architecture_options`; missing keys take the published
+            defaults); None or empty for a torchvision network.
 
     Returns:
-        A module mapping ``(N, 3, H, W)`` float32 to ``(N, num_outputs)`` logits.
+        A module mapping ``(N, 3, H, W)`` float32 (picture networks) or ``(N, n_samples)`` float32 (waveform
+        networks) to ``(N, num_outputs)`` logits.
+
+    Raises:
+        ConfigError: options that do not fit the architecture.
     """
-    return _build(canonical_architecture(name), num_outputs).eval()
+    key = canonical_architecture(name)
+    if key in WAVEFORM_ARCHITECTURES:
+        from xaiscope.models import waveform
+
+        return waveform.build(key, num_outputs, options).eval()
+    architecture_options(key, options)
+    return _build(key, num_outputs).eval()
+
+
+def default_preprocessing(name: str, modality: str) -> PreprocessingSpec:
+    """The preprocessing a network of this architecture takes unless its card says otherwise.
+
+    Picture networks: the product's :class:`AudioSpec` or :class:`XraySpec`. RawNet2: the ASVspoof 2021 baseline's
+    input, 64,600 raw samples at 16 kHz (about 4.04 s; no normalisation; a shorter recording repeated to fill it, as
+    the baseline's data loader does), scanned every half window.
+    """
+    info = architecture_info(name)
+    if info.input_kind == "waveform":
+        seconds = 64600 / 16000
+        return WaveformSpec(sample_rate=16000, window_seconds=seconds, hop_seconds=seconds / 2, pad="repeat",
+                            normalize=False)
+    return AudioSpec() if modality == "audio" else XraySpec()
 
 
 def _build(key: str, num_outputs: int) -> nn.Module:
@@ -148,8 +218,12 @@ def default_cam_target_layer(network: nn.Module, image_size: int = 224) -> str:
 
 
 def cam_target_layer_for(architecture: str, network: nn.Module) -> str | None:
-    """The registry's CAM layer for a seed architecture, else the traced one (None when there is none)."""
-    known = KNOWN_ARCHITECTURES.get(canonical_architecture(architecture))
+    """The registry's CAM layer for a seed architecture, else the traced one; None when there is none (waveform
+    networks have no spatial grid)."""
+    key = canonical_architecture(architecture)
+    if key in WAVEFORM_ARCHITECTURES:
+        return None
+    known = KNOWN_ARCHITECTURES.get(key)
     if known is not None and known.cam_target_layer:
         return known.cam_target_layer
     try:

@@ -35,8 +35,9 @@ INPUT_KINDS: tuple[str, ...] = get_args(InputKind)
 OutputKind = Literal["single-logit", "softmax", "multi-label"]
 OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
 #: Where a network comes from; the store builds it through the source adapter of that name
-#: (:mod:`xaiscope.models.sources`).
-Source = Literal["torchvision", "timm", "huggingface", "torchxrayvision", "onnx"]
+#: (:mod:`xaiscope.models.sources`). ``xaiscope`` is a network of xaiscope's own code (the waveform family of the
+#: architecture registry, e.g. RawNet2), built through the same registry adapter as ``torchvision``.
+Source = Literal["torchvision", "timm", "huggingface", "torchxrayvision", "onnx", "xaiscope"]
 SOURCES: tuple[str, ...] = get_args(Source)
 
 #: Shown with every model that is not validated for real-world use.
@@ -65,7 +66,8 @@ class ModelCard:
             otherwise ``softmax`` (the default) or ``multi-label``.
         source: where the network comes from (see :data:`Source`); ``torchvision`` for every older card.
         source_options: what the source adapter needs beyond the architecture, e.g. the weights file name inside
-            a Hugging Face directory, a ViT's token-to-grid reshape for CAM, an ONNX input name.
+            a Hugging Face directory, a ViT's token-to-grid reshape for CAM, an ONNX input name, a waveform network's
+            size (``network``).
         description: one paragraph for people.
         intended_use: what the model may and may not be used for.
         provenance: data, training run, metrics, source of the weights.

@@ -23,12 +23,19 @@ from typing import Any
 
 from xaiscope.errors import CardError, UnknownModelError, WeightsNotFoundError, XaiscopeError
 from xaiscope.inputs.sample import Modality
-from xaiscope.models.architectures import build_network, cam_target_layer_for, canonical_architecture
+from xaiscope.models.architectures import (
+    architecture_info,
+    architecture_options,
+    build_network,
+    cam_target_layer_for,
+    canonical_architecture,
+    default_preprocessing,
+)
 from xaiscope.models.card import ModelCard, guess_alert_class
 from xaiscope.models.checkpoint import fit_state_dict, head_outputs, read_state_dict, save_weights
 from xaiscope.models.model import Model
 from xaiscope.models.seed import SEED_KEYS, seed_card
-from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec, XraySpec
+from xaiscope.preprocessing.spec import PreprocessingSpec, spec_input_kind
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "bundled_models"
 
@@ -251,16 +258,19 @@ def save_checkpoint(model: Model, directory: Path) -> Path:
 
 def import_state_dict(path: Path, *, architecture: str, modality: Modality, classes: list[str],
                       output_dir: Path, name: str | None = None, alert_class: str | None = None,
-                      cam_target_layer: str | None = None, preprocessing: PreprocessingSpec | None = None) -> Path:
-    """Convert a torchvision state_dict (``.pt``/``.pth``, read safely) into a product checkpoint.
+                      cam_target_layer: str | None = None, preprocessing: PreprocessingSpec | None = None,
+                      network_options: dict[str, Any] | None = None) -> Path:
+    """Convert a plain PyTorch state_dict (``.pt``/``.pth``, read safely) of a registry architecture (a torchvision
+    classifier, or a waveform network such as the ASVspoof 2021 baseline's RawNet2) into a product checkpoint.
 
     The number of outputs is read from the weights: one logit for two classes, else one per class. The
-    preprocessing is ``preprocessing`` or the product default for the modality; an import of one of the earlier
-    tool's five files (by its file name) keeps that file's built-in card instead, with its true label order.
+    preprocessing is ``preprocessing`` or the architecture's default for the modality
+    (:func:`~xaiscope.models.architectures.default_preprocessing`); an import of one of the earlier tool's five files
+    (by its file name) keeps that file's built-in card instead, with its true label order.
 
     Args:
         path: the state_dict file.
-        architecture: torchvision architecture name.
+        architecture: architecture name (``xaiscope archs``).
         modality: ``audio`` or ``xray``.
         classes: class names in output order.
         output_dir: folder for the new checkpoint.
@@ -269,26 +279,29 @@ def import_state_dict(path: Path, *, architecture: str, modality: Modality, clas
             opacity, abnormal...), else the first class for audio and the last for X-rays.
         cam_target_layer: override of the Grad-CAM layer.
         preprocessing: the spec the weights were trained with (e.g. an ``AudioSpec(renderer="seed-notebook")``).
+        network_options: a waveform network's size where it differs from the published one (e.g. RawNet2's
+            ``{"gru_node": 256}``); stored complete in the card's ``source_options["network"]``.
 
     Returns:
         The path of the written ``.safetensors`` file.
     """
     architecture = canonical_architecture(architecture)
     name = name or path.stem
+    options = architecture_options(architecture, network_options)
     state = read_state_dict(path)
     num_outputs = 1 if len(classes) == 2 and head_outputs(state) == 1 else len(classes)
-    network = build_network(architecture, num_outputs)
+    network = build_network(architecture, num_outputs, options)
     fit_state_dict(network, state, source=path.name, architecture=architecture)
     if path.stem in SEED_KEYS and seed_card(path.stem).architecture == architecture:
         card = seed_card(path.stem).with_updates(name=name)
     else:
         alert_class = alert_class or guess_alert_class(classes, modality)
+        spec = preprocessing or default_preprocessing(architecture, modality)
         card = ModelCard(
             name=name, modality=modality, architecture=architecture, classes=tuple(classes), num_outputs=num_outputs,
-            preprocessing=preprocessing or (AudioSpec() if modality == "audio" else XraySpec()),
+            preprocessing=spec, input_kind=spec_input_kind(spec),
             alert_class=alert_class, cam_target_layer=cam_target_layer or cam_target_layer_for(architecture, network),
+            source=architecture_info(architecture).source, source_options={"network": options} if options else {},
             description=f"{architecture} imported from {path.name}.",
             provenance={"source": f"imported from {path.name} with `xaiscope import`"})
     return save_checkpoint(Model(card, network), output_dir)
-
-

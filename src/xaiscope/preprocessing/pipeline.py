@@ -243,22 +243,25 @@ def model_inputs(sample: Sample, spec: PreprocessingSpec) -> ModelInput:
                       windows=tuple(window for batch in batches for window in batch.windows))
 
 
-def select_window_input(sample: AudioSample, spec: AudioSpec, pick: Callable[[int], int]) -> tuple[ModelInput, int]:
+def select_window_input(sample: AudioSample, spec: WindowedSpec, pick: Callable[[int], int],
+                        ) -> tuple[ModelInput, int]:
     """One analysis window of a recording, exactly the row :func:`iter_model_inputs` produces for it.
 
     Training uses this to draw a single window of a long clip (see :mod:`xaiscope.data.torch_dataset`) without
-    rendering the others; the picture is bit-for-bit the one inference would build for that window.
+    building the others; the row is bit-for-bit the one inference would build for that window (through
+    :func:`window_tensor`, whatever the spec's input kind).
 
     Args:
         sample: a loaded recording.
-        spec: the model card's audio spec.
-        pick: receives the number of windows ``n`` and returns the index to render, in ``[0, n)``.
+        spec: the model card's windowed spec (mel picture, waveform or features).
+        pick: receives the number of windows ``n`` and returns the index to build, in ``[0, n)``.
 
     Returns:
-        A :class:`ModelInput` whose tensor has shape ``(1, 3, S, S)`` with its one :class:`Window`, and the
-        recording's total number of windows.
+        A :class:`ModelInput` whose tensor has one row (``(1, 3, S, S)`` for a picture, ``(1, n_samples)`` for a
+        waveform, ``(1, *matrix)`` for features) with its one :class:`Window`, and the recording's total number of
+        windows.
     """
     waveform, spans = _audio_windows(sample, spec)
     index = int(pick(len(spans)))
     clip, _, window = _clip_at(waveform, spans, index, spec)
-    return ModelInput(tensor=audio_clip_tensor(clip, spec)[None], windows=(window,)), len(spans)
+    return ModelInput(tensor=window_tensor(clip, spec)[None], windows=(window,)), len(spans)

@@ -11,7 +11,12 @@ mean the same::
 Every key is a flag with dashes or underscores (``batch_size`` -> ``--batch-size`` or ``--batch_size``); booleans
 also have a ``--no-`` form. An unknown key, a wrong type or a value out of range is a :class:`ConfigError` that
 names the key and suggests close names. Preprocessing keys left unset come from the starting checkpoint's card
-(``init``), else from the product defaults (:class:`xaiscope.preprocessing.AudioSpec` / ``XraySpec``).
+(``init``), else from the architecture's default (:func:`xaiscope.models.architectures.default_preprocessing`: the
+product's :class:`~xaiscope.preprocessing.AudioSpec` / ``XraySpec`` for picture networks, a
+:class:`~xaiscope.preprocessing.WaveformSpec` for waveform networks such as ``rawnet2``).
+
+``arch_options`` sizes a waveform network (e.g. RawNet2's filters, sinc kernel and GRU); in TOML it may be an inline
+table, ``arch_options = {gru_node = 128, nb_gru_layer = 1}``, on the command line a JSON object.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any, Literal
 
 from xaiscope.data.options import DataOptions
 from xaiscope.errors import CardError, ConfigError
-from xaiscope.preprocessing import AudioSpec, PreprocessingSpec, XraySpec
+from xaiscope.preprocessing import PreprocessingSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,7 +66,11 @@ class TrainConfig:
     max_samples: int = _key(0, "at most this many samples per split, chosen reproducibly (0 = all)")
     alert_class: str = _key("", "class to warn about (default: fake, the CheXpert observation, or guessed)")
     # --- model ------------------------------------------------------------------------------------------------
-    arch: str = _key("mobilenet_v2", "torchvision architecture (see `xaiscope archs`)")
+    arch: str = _key("mobilenet_v2", "architecture: a torchvision classifier or a waveform network such as rawnet2 "
+                                     "(see `xaiscope archs`)")
+    arch_options: str = _key("", "a waveform network's size as a JSON object (TOML: an inline table), e.g. "
+                                 "'{\"first_conv\": 128, \"gru_node\": 128}' for rawnet2; unset keys take the "
+                                 "published sizes")
     name: str = _key("", "model name (default <modality>_<arch>_<data set kind>)")
     init: str = _key("random", "starting weights: random, or a local .pt/.pth state_dict or .safetensors file")
     freeze: Literal["backbone", "none"] = _key(
@@ -78,6 +87,7 @@ class TrainConfig:
     hop_seconds: float | None = _key(None, "audio: step between windows")
     pad: Literal["none", "repeat", "zeros"] | None = _key(None, "audio: rule for clips shorter than a window")
     aggregation: Literal["max", "mean"] | None = _key(None, "audio: how window probabilities become a verdict")
+    normalize: bool | None = _key(None, "waveform networks: scale each window to zero mean and unit variance")
     # --- optimisation -----------------------------------------------------------------------------------------
     epochs: int = _key(10, "maximum number of epochs")
     batch_size: int = _key(32, "samples per step and per process")
@@ -114,6 +124,24 @@ class TrainConfig:
                            val_fraction=self.val_fraction, test_fraction=self.test_fraction,
                            split_seed=self.split_seed, max_samples=self.max_samples, alert_class=self.alert_class)
 
+    def network_options(self) -> dict[str, Any]:
+        """``arch_options`` as a dict (empty when unset).
+
+        Raises:
+            ConfigError: not a JSON object.
+        """
+        if not self.arch_options.strip():
+            return {}
+        try:
+            value = json.loads(self.arch_options)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"The config key 'arch_options' is not valid JSON ({error}).",
+                              "Give an object, e.g. arch_options = {gru_node = 128} in TOML.") from error
+        if not isinstance(value, dict):
+            raise ConfigError("The config key 'arch_options' must be an object.",
+                              "Give an object, e.g. arch_options = {gru_node = 128} in TOML.")
+        return value
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -128,9 +156,10 @@ class TrainConfig:
 
 #: Preprocessing keys and the spec kinds they apply to.
 SPEC_KEYS: dict[str, tuple[str, ...]] = {
-    "image_size": ("audio", "xray"), "sample_rate": ("audio",), "n_fft": ("audio",), "hop_length": ("audio",),
-    "n_mels": ("audio",), "top_db": ("audio",), "renderer": ("audio",), "window_seconds": ("audio",),
-    "hop_seconds": ("audio",), "pad": ("audio",), "aggregation": ("audio",),
+    "image_size": ("audio", "xray"), "sample_rate": ("audio", "waveform"), "n_fft": ("audio",),
+    "hop_length": ("audio",), "n_mels": ("audio",), "top_db": ("audio",), "renderer": ("audio",),
+    "window_seconds": ("audio", "waveform"), "hop_seconds": ("audio", "waveform"), "pad": ("audio", "waveform"),
+    "aggregation": ("audio", "waveform"), "normalize": ("waveform",),
 }
 
 
@@ -187,6 +216,8 @@ def _describe(base: Any, choices: tuple[Any, ...] | None) -> str:
 def _flatten(table: dict[str, Any], source: str) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
+        if key == "arch_options" and isinstance(value, dict):  # a value, not a group of keys
+            value = json.dumps(value)
         if isinstance(value, dict):
             for inner, inner_value in _flatten(value, source).items():
                 if inner in flat:
@@ -253,19 +284,26 @@ def _validate(config: TrainConfig) -> None:
               ("val_fraction + test_fraction", config.val_fraction + config.test_fraction < 1),
               ("image_size", config.image_size is None or config.image_size >= 16)]
     problems += [f"'{key}' is out of range" for key, ok in checks if not ok]
+    config.network_options()
     if problems:
         raise ConfigError("The training config is not usable: " + "; ".join(problems) + ".",
                           "Fix these keys in the TOML file or on the command line.")
 
 
 def build_spec(config: TrainConfig, modality: str, base: PreprocessingSpec | None = None) -> PreprocessingSpec:
-    """The preprocessing spec of the run: ``base`` (the starting card's) or the product default, with the
-    config's preprocessing keys applied (audio-only keys are ignored for X-rays).
+    """The preprocessing spec of the run: ``base`` (the starting card's) or the architecture's default for the
+    modality, with the config's preprocessing keys applied (keys of another spec kind are ignored: audio-only keys
+    for X-rays, mel keys for a waveform network).
 
     Raises:
         ConfigError: the resulting spec is invalid.
     """
-    default: PreprocessingSpec = AudioSpec() if modality == "audio" else XraySpec()
+    from xaiscope.models.architectures import architecture_info, default_preprocessing
+
+    if architecture_info(config.arch).input_kind == "waveform" and modality != "audio":
+        raise ConfigError(f"The waveform network '{config.arch}' classifies recordings, not {modality} data.",
+                          "Choose a picture architecture (e.g. mobilenet_v2) for this data set.")
+    default = default_preprocessing(config.arch, modality)
     spec = base if base is not None and base.kind == default.kind else default
     changes = {key: getattr(config, key) for key, kinds in SPEC_KEYS.items()
                if spec.kind in kinds and getattr(config, key) is not None}

@@ -23,7 +23,8 @@ class Precision:
 
     Attributes:
         dtype: the autocast dtype (``torch.bfloat16`` / ``torch.float16``), or None for full float32.
-        channels_last: convert inputs (and the network) to channels-last.
+        channels_last: convert picture inputs ``(N, C, H, W)`` (and the network) to channels-last; other inputs (a
+            waveform's ``(N, n_samples)``) stay as they are.
     """
 
     device: torch.device
@@ -53,7 +54,8 @@ class Precision:
 
     def inputs(self, tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.to(self.device, non_blocking=True)
-        return tensor.contiguous(memory_format=torch.channels_last) if self.channels_last else tensor
+        return tensor.contiguous(memory_format=torch.channels_last) if self.channels_last and tensor.dim() == 4 \
+            else tensor
 
 
 def loss_function(num_outputs: int, class_weights: torch.Tensor | None) -> nn.Module:

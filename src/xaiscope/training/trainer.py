@@ -32,10 +32,17 @@ from torch.utils.data import DataLoader
 from xaiscope.data import DataOptions, LabelledSplit, ModelInputDataset, TensorCache, check_same_classes, open_split
 from xaiscope.data.torch_dataset import collate
 from xaiscope.errors import DataNotFoundError, ResumeError
-from xaiscope.models.architectures import build_network, cam_target_layer_for, canonical_architecture
+from xaiscope.models.architectures import (
+    architecture_info,
+    architecture_options,
+    build_network,
+    cam_target_layer_for,
+    canonical_architecture,
+)
 from xaiscope.models.card import ModelCard
 from xaiscope.models.model import Model
 from xaiscope.models.store import save_checkpoint
+from xaiscope.preprocessing.spec import spec_input_kind
 from xaiscope.training import checkpointing
 from xaiscope.training.config import RESUMABLE_CHANGES, TrainConfig, build_spec
 from xaiscope.training.distributed import (
@@ -144,9 +151,10 @@ class Trainer:
         base_card = starting_card(config.init)
         self.spec = build_spec(config, self.modality, base_card.preprocessing if base_card else None)
         self.num_outputs = 1 if len(self.classes) == 2 else len(self.classes)
+        self.network_options = architecture_options(self.architecture, config.network_options())
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
-        network = build_network(self.architecture, self.num_outputs)
+        network = build_network(self.architecture, self.num_outputs, self.network_options)
         self.head = head_path(self.architecture, network, self.num_outputs)
         self.start_report = load_initial_weights(network, config.init, architecture=self.architecture,
                                                  head=self.head, classes=self.classes)
@@ -216,7 +224,9 @@ class Trainer:
         return ModelCard(
             name=self.name, modality=self.modality, architecture=self.architecture, classes=self.classes,
             num_outputs=self.num_outputs, preprocessing=self.spec, alert_class=training.alert_class,
-            cam_target_layer=self.cam_layer,
+            cam_target_layer=self.cam_layer, input_kind=spec_input_kind(self.spec),
+            source=architecture_info(self.architecture).source,
+            source_options={"network": self.network_options} if self.network_options else {},
             description=f"{self.architecture} trained by xaiscope on {training.kind} data ({training.root.name}), "
                         f"classes {', '.join(self.classes)} in output order.",
             provenance=provenance)
@@ -280,7 +290,7 @@ class Trainer:
     @property
     def card_stub(self) -> ModelCard:
         return ModelCard(name=self.name, modality=self.modality, architecture=self.architecture, classes=self.classes,
-                         num_outputs=self.num_outputs, preprocessing=self.spec,
+                         num_outputs=self.num_outputs, preprocessing=self.spec, input_kind=spec_input_kind(self.spec),
                          alert_class=self.splits.training.alert_class)
 
     def run_epoch(self, progress: Any) -> dict[str, Any]:
@@ -350,7 +360,7 @@ class Trainer:
         return entry
 
     def _save_best(self, metrics: dict[str, Any], status: str) -> Path:
-        network = build_network(self.architecture, self.num_outputs)
+        network = build_network(self.architecture, self.num_outputs, self.network_options)
         assert self.best_state is not None
         network.load_state_dict(self.best_state)
         return save_checkpoint(Model(self.card(metrics, status), network), self.output)

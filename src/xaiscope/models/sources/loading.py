@@ -41,7 +41,7 @@ def build_model(card: ModelCard, weights: Path) -> Model:
         return onnx.load(card, weights)
     from xaiscope.models.sources import torchvision
 
-    return torchvision.load(card, weights)
+    return torchvision.load(card, weights)  # torchvision and xaiscope: the architecture registry builds both
 
 
 def detect_source(path: Path) -> Source:
@@ -66,7 +66,8 @@ def import_model(source: Source | None, what: str | Path, *, output_dir: Path, w
         weights: the local weights file for timm and torchxrayvision names.
         card: the card of an ONNX file (else one is made from ``modality``, ``classes`` and ``preprocessing``).
         options: per-source extras (Hugging Face: ``window_seconds``, ``hop_seconds``; torchxrayvision:
-            ``network_options``, DenseNet constructor overrides).
+            ``network_options``, DenseNet constructor overrides; torchvision source: ``network_options``, a waveform
+            network's size such as RawNet2's ``{"gru_node": 256}``).
 
     Raises:
         XaiscopeError: a missing argument, and the adapters' errors (missing weights, not a classifier, shapes that
@@ -114,7 +115,8 @@ def import_model(source: Source | None, what: str | Path, *, output_dir: Path, w
     return import_state_dict(Path(what), architecture=_need(architecture, "--arch"),
                              modality=_need(modality, "--modality"), classes=_need(classes, "--classes"),
                              output_dir=output_dir, name=name, alert_class=alert_class,
-                             cam_target_layer=cam_target_layer, preprocessing=preprocessing)
+                             cam_target_layer=cam_target_layer, preprocessing=preprocessing,
+                             network_options=options.get("network_options"))
 
 
 def _need(value: Any, option: str) -> Any:

@@ -1,4 +1,6 @@
-"""torchvision networks: ``<name>.safetensors`` (or the earlier tool's ``.pt``) with a card naming the builder."""
+"""Networks of the architecture registry (:mod:`xaiscope.models.architectures`: torchvision classifiers and xaiscope's
+waveform networks): ``<name>.safetensors`` (or the earlier tool's ``.pt``) with a card naming the builder; a waveform
+network's size is the card's ``source_options["network"]``."""
 
 from __future__ import annotations
 
@@ -23,10 +25,11 @@ def load(card: ModelCard, weights: Path) -> Model:
     """
     state = {key: value.float() if value.is_floating_point() else value
              for key, value in read_state_dict(weights).items()}
+    options = card.source_options.get("network")
     with torch.device("meta"):
-        network = build_network(card.architecture, card.num_outputs)
+        network = build_network(card.architecture, card.num_outputs, options)
     fit_state_dict(network, state, source=weights.name, architecture=card.architecture, assign=True)
     if any(tensor.is_meta for tensor in itertools.chain(network.parameters(), network.buffers())):
-        network = build_network(card.architecture, card.num_outputs)
+        network = build_network(card.architecture, card.num_outputs, options)
         fit_state_dict(network, state, source=weights.name, architecture=card.architecture)
     return Model(card, network, weights)
