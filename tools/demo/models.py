@@ -240,10 +240,10 @@ def audio_localisation(checkpoint: Path, partial: Path, layer: str | None = None
 
 def density_ratio(view: Any, interval: list[float]) -> float:
     """Positive attribution per second inside ``interval`` divided by that outside it (within the window and the
-    recording); ``inf`` when nothing of the window lies outside."""
-    attribution = np.clip(view.attribution, 0, None).sum(axis=0)
+    recording, on the time-frequency plane); ``inf`` when nothing of the window lies outside."""
+    attribution = view.plane.positive().sum(axis=0)
     times = view.times
-    real = times <= view.real_end_s
+    real = view.plane.real_frames
     inside = real & (times >= interval[0]) & (times <= interval[1])
     outside = real & ~inside
     if not outside.any():
