@@ -10,6 +10,7 @@ XAISCOPE_SCREENSHOTS=1).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -172,13 +173,14 @@ def test_two_audio_models_side_by_side_on_one_plane(server, browser, tmp_path: P
     page.get_by_label("Occlusion (time-frequency tiles)", exact=True).check(force=True)
     page.get_by_label("Integrated Gradients", exact=True).check(force=True)
     choose(page, "Compare across models", "demo_audio_rawnet2")
-    page.get_by_text("demo_audio_rawnet2", exact=False).first.wait_for(timeout=120_000)
-    page.get_by_role("button", name="Explain", exact=True).click()
+    page.get_by_text(re.compile(r"demo_audio_rawnet2: (real|fake) \(P = ")).wait_for(timeout=180_000)
+    page.get_by_role("button", name="Explain", exact=True).click(timeout=60_000)
     page.get_by_role("tab", name="Compare").wait_for(timeout=300_000)
     page.get_by_role("tab", name="Compare").click()
     page.get_by_text("Across models", exact=False).first.wait_for(timeout=60_000)
     compare = page.get_by_role("tabpanel").filter(has_text="Across models")
-    assert compare.locator("img").count() >= 2  # this model's methods on the plane, then both models' side by side
+    compare.locator("img").nth(1).wait_for(timeout=60_000)  # this model's methods on the plane, then both models'
+    page.get_by_text("Agreement", exact=False).last.wait_for(timeout=60_000)
     across = compare.locator("img").last
     across.scroll_into_view_if_needed()
     assert across.evaluate("image => image.naturalWidth") >= 1000  # drawn at its own size, with axes

@@ -131,8 +131,9 @@ class CostBook:
         with self._lock:
             if identity in self._bare:
                 return self._bare[identity]
-        size = model.card.preprocessing.image_size
-        images = torch.zeros(batch, 3, size, size)
+        from xaiscope.preprocessing.codec import input_shape
+
+        images = torch.zeros(batch, *input_shape(model.card.preprocessing))  # any input kind, not only pictures
         if not model.lock.acquire(blocking=False):
             return None
         try:

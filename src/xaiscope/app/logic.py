@@ -94,22 +94,31 @@ def cached_recording_picture(sample: AudioSample) -> np.ndarray:
 def rank_agreement(explanations: list[Explanation], size: int = 56) -> dict[tuple[str, str], float]:
     """Spearman rank correlation between each pair of maps.
 
-    Recordings are compared on the time-frequency plane (every map there, whatever its model or method) when all
-    maps have one of the same shape; otherwise maps are compared at ``size`` x ``size`` in model-input space.
-    Maps are named by method label, prefixed by the model's name when several models are compared.
+    Recordings are compared on the time-frequency plane (every map there, whatever its model or method), over the
+    frames that both maps' windows cover (two models may explain different windows); otherwise maps are compared
+    at ``size`` x ``size`` in model-input space. Maps are named by method label, prefixed by the model's name when
+    several models are compared.
 
     Returns:
         ``{(name_a, name_b): rho}`` for every pair, in the given order; NaN (undefined) when either map is
-        constant (see :mod:`xaiscope.maps.similarity`).
+        constant, or when two recordings' windows share no frame (see :mod:`xaiscope.maps.similarity`).
     """
     from xaiscope.maps import rank_correlation
     from xaiscope.views.overlay import resize_map
 
     several = len({e.model for e in explanations}) > 1
     names = [f"{e.model} · {e.label}" if several else e.label for e in explanations]
-    planes = [e.plane.values for e in explanations if e.plane is not None]
-    if len(planes) == len(explanations) and len({plane.shape for plane in planes}) == 1:
-        maps = dict(zip(names, planes, strict=True))
-    else:
-        maps = {name: resize_map(e.attribution, size, size) for name, e in zip(names, explanations, strict=True)}
-    return {(first, second): rank_correlation(maps[first], maps[second]) for first, second in combinations(maps, 2)}
+    by_name = dict(zip(names, explanations, strict=True))
+    on_plane = all(e.plane is not None for e in explanations) and len({e.plane.grid for e in explanations
+                                                                         if e.plane is not None}) == 1
+
+    def agreement(first: Explanation, second: Explanation) -> float:
+        if on_plane and first.plane is not None and second.plane is not None:
+            shared = np.intersect1d(np.round(first.plane.times, 6), np.round(second.plane.times, 6))
+            if len(shared) == 0:
+                return float("nan")
+            return rank_correlation(*(plane.values[:, np.isin(np.round(plane.times, 6), shared)]
+                                      for plane in (first.plane, second.plane)))
+        return rank_correlation(resize_map(first.attribution, size, size), resize_map(second.attribution, size, size))
+
+    return {(a, b): agreement(by_name[a], by_name[b]) for a, b in combinations(names, 2)}
