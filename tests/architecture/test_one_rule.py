@@ -56,7 +56,7 @@ def test_one_rank_correlation_for_sanity_checks_and_the_app():
 
     class Map:
         def __init__(self, label: str, attribution: np.ndarray) -> None:
-            self.label, self.attribution = label, attribution
+            self.label, self.attribution, self.model, self.plane = label, attribution, "one model", None
 
     rng = np.random.default_rng(1)
     a = rng.standard_normal((56, 56)).astype(np.float32)

@@ -206,10 +206,9 @@ def _compare(model: Any, sample: Any, explanations: list[Any]) -> None:
     if planes:
         st.caption("Each map on the time-frequency plane of its window, divided by its largest magnitude: one colour "
                    "scale, red = for the explained class, blue = against.")
-        views = [(f"{e.label} ({e.seconds:.1f} s, {e.model_calls} calls)", AudioView.build(e, sample,
-                                                                                          model.card.preprocessing))
-                 for e in planes]
+        views = [(e.label, AudioView.build(e, sample, model.card.preprocessing)) for e in planes]
         st.image(compare_figure_png(views), width=min(1300, 560 * min(len(views), 2) + 80))
+        st.caption("  \n".join(f"{e.label}: {e.seconds:.2f} s · {e.model_calls} model calls" for e in planes))
     else:
         st.caption("Each map is scaled by its own 99.5th percentile of |attribution| into [-1, 1] and drawn with "
                    "the same colour map: red = for the explained class, blue = against.")
