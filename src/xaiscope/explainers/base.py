@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
 from xaiscope.errors import ExplanationError, ExplanationStopped, XaiscopeError
 from xaiscope.plugins import Param, Plugin
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from xaiscope.models.model import Model
 
 __all__ = ["AttributionResult", "ExplanationError", "ExplanationStopped", "Family", "Method", "Param",
@@ -83,7 +84,11 @@ class Method(Plugin):
 NEEDS_PYTORCH = "runs as a black box: gradient and CAM methods need PyTorch"
 
 
-_INPLACE_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh)
+def _inplace_types() -> tuple[type[nn.Module], ...]:
+    """The activation modules with an ``inplace`` flag (built on first use: listing methods imports no torch)."""
+    from torch import nn
+
+    return (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh)
 
 
 @contextlib.contextmanager
@@ -93,7 +98,7 @@ def without_inplace_activations(network: nn.Module) -> Iterator[None]:
     In-place ReLUs (DenseNet, ResNet, MobileNet) overwrite the tensors that hooks saved, which breaks gradient
     hooks and guided backpropagation in several libraries. The flag only changes memory use, not results.
     """
-    switched = [module for module in network.modules() if isinstance(module, _INPLACE_TYPES)
+    switched = [module for module in network.modules() if isinstance(module, _inplace_types())
                 and getattr(module, "inplace", False)]
     for module in switched:
         module.inplace = False

@@ -24,13 +24,14 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, without_inplace_activations
 from xaiscope.explainers.libraries import no_progress_bar, replaced
 from xaiscope.preprocessing.codec import input_shape
 
 if TYPE_CHECKING:
+    import torch
+
     from xaiscope.models.model import Model
 
 _LAYER = Param("layer", str, "", "Target layer (dotted module path); empty = the model card's layer.")
@@ -54,6 +55,8 @@ def layer_signals(model: Model, layer: torch.nn.Module, inputs: torch.Tensor, ta
         The layer's activations ``(1, C, h, w)`` and the gradient of the target logit with respect to them (same
         shape), or None without ``gradients``; float32 numpy arrays.
     """
+    import torch
+
     captured: list[torch.Tensor] = []
     grad_mode = torch.is_grad_enabled()
 
@@ -99,6 +102,8 @@ def finish_cam(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     Rectified and scaled, resized bilinearly (half-pixel centres, as OpenCV), rectified and scaled again: the
     post-processing of pytorch-grad-cam.
     """
+    import torch
+
     scaled = _scale(np.maximum(cam, 0).astype(np.float32))
     resized = torch.nn.functional.interpolate(torch.from_numpy(scaled)[:, None], size=size, mode="bilinear",
                                               align_corners=False)[:, 0].numpy()
@@ -288,6 +293,8 @@ def layer_channels(model: Model, path: str) -> int:
 
     The tracing forward pass runs under the model's lock, like every forward pass of a shared model.
     """
+    import torch
+
     known = _channels.setdefault(model.network, {})
     if path not in known:
         shapes: list[torch.Size] = []

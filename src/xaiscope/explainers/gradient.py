@@ -11,15 +11,14 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-import torch
-from captum.attr import GuidedBackprop, IntegratedGradients, NoiseTunnel, Saliency
-
 from xaiscope.explainers.base import AttributionResult, Method, Param, channel_sum, without_inplace_activations
 from xaiscope.preprocessing.codec import codec_for
 from xaiscope.preprocessing.picture import Reference
 from xaiscope.preprocessing.spec import PreprocessingSpec
 
 if TYPE_CHECKING:
+    import torch
+
     from xaiscope.models.model import Model
 
 #: The ``baseline`` parameter's choices as reference inputs: ``black`` the all-black picture (for spectrograms, the
@@ -58,6 +57,8 @@ class IntegratedGradientsMethod(GradientMethod):
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
+        from captum.attr import IntegratedGradients
+
         baseline = baseline_for(inputs, params["baseline"], model.card.preprocessing)
         with without_inplace_activations(model.network):
             attribution = IntegratedGradients(model.class_view).attribute(
@@ -82,6 +83,9 @@ class SmoothGradMethod(GradientMethod):
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
+        import torch
+        from captum.attr import NoiseTunnel, Saliency
+
         spread = params["noise"] * float(inputs.max() - inputs.min())
         with without_inplace_activations(model.network), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -102,6 +106,8 @@ class GuidedBackpropMethod(GradientMethod):
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
+        from captum.attr import GuidedBackprop
+
         with without_inplace_activations(model.network), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU", category=UserWarning)
             attribution = GuidedBackprop(model.class_view).attribute(inputs.clone().requires_grad_(), target=target)

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, channel_sum
 from xaiscope.explainers.libraries import no_progress_bar, replaced, seeded_global_numpy
@@ -28,6 +27,8 @@ from xaiscope.maps import paint, segment_means
 from xaiscope.preprocessing.codec import PICTURE_KINDS, codec_for, input_shape
 
 if TYPE_CHECKING:
+    import torch
+
     from xaiscope.models.model import Model
 
 
@@ -38,6 +39,8 @@ def picture_classifier(model: Model, batch_size: int) -> Callable[[np.ndarray], 
     probabilities are the model's own (softmax, or each label's sigmoid for a multi-label model), so LIME and SHAP
     explain label k's probability of being present.
     """
+    import torch
+
     codec = codec_for(model.card.preprocessing)
 
     def classify(pictures: np.ndarray) -> np.ndarray:
@@ -215,6 +218,7 @@ class OcclusionMethod(Method):
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
+        import torch
         from captum.attr import Occlusion
 
         window, stride = _occlusion_window(tuple(inputs.shape[1:]), model.input_kind, params)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import lru_cache
-
-import torch
-import torchvision
-from torch import nn
+from typing import TYPE_CHECKING
 
 from xaiscope.errors import UnknownModelError
+
+if TYPE_CHECKING:  # torch is imported where networks are built, so card and listing paths stay torch-free
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ ALIASES = {"mobilenetv2": "mobilenet_v2", "densenet": "densenet121", "vgg": "vgg
 @lru_cache(maxsize=1)
 def classification_architectures() -> tuple[str, ...]:
     """Every torchvision image-classification builder name (about 80), sorted."""
+    import torchvision
+
     return tuple(sorted(torchvision.models.list_models(module=torchvision.models)))
 
 
@@ -98,11 +101,15 @@ def build_network(name: str, num_outputs: int) -> nn.Module:
 
 
 def _build(key: str, num_outputs: int) -> nn.Module:
+    import torchvision
+
     extra = {"aux_logits": False, "init_weights": False} if key in ("inception_v3", "googlenet") else {}
     return torchvision.models.get_model(key, weights=None, num_classes=num_outputs, **extra)
 
 
 def _last_linear_path(network: nn.Module) -> str:
+    from torch import nn
+
     linears = [path for path, module in network.named_modules() if isinstance(module, nn.Linear)]
     return linears[-1] if linears else ""
 
@@ -113,6 +120,8 @@ def traced_cam_layer(network: nn.Module, sample_input: torch.Tensor) -> str | No
     Runs one forward pass on ``sample_input`` (one input row with its batch dimension, e.g. ``(1, 3, 224, 224)``)
     and returns the dotted path of the last such module in execution order. Every model source traces with this.
     """
+    import torch
+
     order: list[str] = []
     handles = []
 
@@ -140,6 +149,8 @@ def default_cam_target_layer(network: nn.Module, image_size: int = 224) -> str:
     Raises:
         UnknownModelError: the network has no spatial feature maps.
     """
+    import torch
+
     layer = traced_cam_layer(network, torch.zeros(1, 3, image_size, image_size))
     if layer is None:
         raise UnknownModelError("This network has no spatial feature maps, so CAM methods cannot explain it.",
