@@ -10,7 +10,7 @@ from typing import Any
 from rich.progress import TaskID
 from rich.table import Table
 
-from xaiscope.cli.console import out, parse_dotted, progress_bar
+from xaiscope.cli.console import add_precision_option, out, parse_dotted, progress_bar, with_precision
 from xaiscope.errors import XaiscopeError
 
 
@@ -32,6 +32,7 @@ def register(commands: Any) -> None:
                          help="audio: fraction of the picture kept in listen.wav (default 0.2)")
     explain.add_argument("--out", type=Path, required=True, help="output folder (one sub-folder per method)")
     explain.add_argument("--json", action="store_true", help="print the records as JSON")
+    add_precision_option(explain)
     explain.set_defaults(handler=run_explain)
 
     listing = commands.add_parser("methods", help="list explanation methods and whether they suit an input/model")
@@ -66,7 +67,8 @@ def run_explain(args: argparse.Namespace) -> int:
         params.setdefault(get_method(method).name, {})[key] = value
     presets = _presets(args.preset)
     sample = load_input(args.file)
-    model = load_model(args.model) if args.model else load_default_model(sample.modality)
+    model = with_precision(load_model(args.model) if args.model else load_default_model(sample.modality),
+                           args.precision)
     window = args.window
     if window is None and sample.modality == "audio":  # decide once, not once per method
         window = model.predict(sample).decisive_window or 0
@@ -87,7 +89,8 @@ def run_explain(args: argparse.Namespace) -> int:
         records.append(record)
         if not args.json:
             out.print(f"[bold]{explanation.label}[/bold]: {record['summary']}")
-            out.print(f"  {explanation.seconds:.2f} s, {explanation.model_calls} model calls -> {folder}")
+            out.print(f"  {explanation.seconds:.2f} s, {explanation.model_calls} model calls at "
+                      f"{record.get('precision', 'fp32')} -> {folder}")
     if args.json:
         print(json.dumps(records, indent=2))
     return 0

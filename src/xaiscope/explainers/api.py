@@ -76,6 +76,7 @@ class Explanation:
             "window": None if self.window is None else {"index": self.window.index, "start_s": self.window.start_s,
                                                         "end_s": self.window.end_s},
             "attribution_shape": list(self.attribution.shape),
+            "precision": self.extras.get("precision", "fp32"),
         }
 
 
