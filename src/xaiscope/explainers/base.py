@@ -106,8 +106,7 @@ def _under_precision_policy(attribute: _Attribute) -> _Attribute:
     def attribute_under_policy(self: Method, model: Model, inputs: torch.Tensor, target: int,
                                params: dict[str, Any], seed: int) -> AttributionResult:
         with model.forward_precision(self.reduced_precision_ok) as policy:
-            laid = model.prepare_inputs(inputs) if policy.reduced else inputs
-            result = attribute(self, model, laid, target, params, seed)
+            result = attribute(self, model, model.prepare_inputs(inputs), target, params, seed)
         return replace(result, extras={**result.extras, "precision": policy.precision})
 
     return attribute_under_policy

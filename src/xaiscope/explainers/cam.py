@@ -84,10 +84,10 @@ def layer_signals(model: Model, layer: torch.nn.Module, inputs: torch.Tensor, ta
                                "Choose a convolutional layer whose output is a spatial feature map, or state the "
                                "token grid of a transformer layer in the card.")
     if not gradients:
-        return laid.float().numpy(), None
+        return laid.float().cpu().numpy(), None
     (gradient,) = torch.autograd.grad(logits[0, target], activations)
     gradient = reshape(gradient) if reshape is not None else gradient
-    return laid.float().numpy(), gradient.float().numpy()
+    return laid.float().cpu().numpy(), gradient.float().cpu().numpy()
 
 
 def _scale(maps: np.ndarray) -> np.ndarray:

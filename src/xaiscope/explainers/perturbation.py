@@ -46,9 +46,9 @@ def picture_classifier(model: Model, batch_size: int) -> Callable[[np.ndarray], 
     def classify(pictures: np.ndarray) -> np.ndarray:
         rows = []
         for start in range(0, len(pictures), batch_size):
-            batch = codec.to_inputs(pictures[start:start + batch_size])
+            batch = model.prepare_inputs(codec.to_inputs(pictures[start:start + batch_size]))
             with torch.inference_mode():
-                rows.append(model.scores_from_logits(model.class_view(batch)).numpy())
+                rows.append(model.scores_from_logits(model.class_view(batch)).cpu().numpy())
         return np.concatenate(rows).astype(np.float64)
 
     return classify

@@ -277,7 +277,10 @@ class Model:
         return pinned if pinned is not None else self._policy
 
     def prepare_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W)`` inputs in channels_last order when the policy uses it; anything else unchanged."""
+        """``(N, ...)`` model input on the network's device; ``(N, C, H, W)`` pictures in channels_last order when
+        the policy uses it. Values never change."""
+        if inputs.device.type != self._policy.device:
+            inputs = inputs.to(self._policy.device)
         if inputs.dim() == 4 and self._policy.channels_last:
             return inputs.contiguous(memory_format=torch.channels_last)
         return inputs
@@ -329,7 +332,7 @@ class Model:
         :attr:`lock`."""
         policy = self._active_policy()
         with self.lock, torch.inference_mode(), autocast(policy):
-            return self.scores_from_logits(self.class_logits(self.prepare_inputs(inputs)))
+            return self.scores_from_logits(self.class_logits(self.prepare_inputs(inputs))).cpu()
 
     def calibrated(self, probabilities: torch.Tensor) -> torch.Tensor:
         """``(N, n_classes)`` probabilities at the card's fitted temperature (unchanged when it has none).
