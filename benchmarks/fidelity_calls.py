@@ -52,9 +52,9 @@ from xaiscope.models import Model, load_model
 #: calls. The earlier defaults were LIME 1000 samples, SHAP 1000 evaluations, KernelSHAP 500 coalitions, Occlusion
 #: stride 16.
 BUDGETS: dict[str, tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]] = {
-    "lime": ([("100 samples", {"samples": 100}), ("200 samples", {"samples": 200})], {"samples": 800}),
-    "shap": ([("100 evals", {"max_evals": 100}), ("200 evals", {"max_evals": 200})], {"max_evals": 800}),
-    "kernel_shap": ([("50 coalitions", {"samples": 50}), ("100 coalitions", {"samples": 100})], {"samples": 400}),
+    "lime": ([("200 samples", {"samples": 200})], {"samples": 800}),
+    "shap": ([("200 evals", {"max_evals": 200})], {"max_evals": 800}),
+    "kernel_shap": ([("200 coalitions", {"samples": 200})], {"samples": 800}),
     "occlusion": ([("patch 32 stride 32", {"patch": 32, "stride": 32})], {"patch": 32, "stride": 16}),
 }
 

@@ -176,6 +176,9 @@ class GradCamMethod(CamMethod):
     name = "gradcam"
     label = "Grad-CAM"
     summary = "Channel maps at the target layer weighted by their average gradient (Selvaraju et al. 2017)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.993, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         return gradient.mean(axis=(2, 3))
@@ -185,6 +188,9 @@ class GradCamPlusPlusMethod(CamMethod):
     name = "gradcampp"
     label = "Grad-CAM++"
     summary = "Grad-CAM with higher-order gradient weights, better for several instances (Chattopadhay et al. 2018)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.990, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         squared = gradient ** 2
@@ -197,6 +203,9 @@ class XGradCamMethod(CamMethod):
     name = "xgradcam"
     label = "XGrad-CAM"
     summary = "Grad-CAM with axiom-derived, activation-normalised weights (Fu et al. 2020)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr -0.73, deletion-AUC
+    #: difference 0.001.
+    reduced_precision_ok = False
 
     def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         totals = activations.sum(axis=(2, 3), keepdims=True)
@@ -207,6 +216,9 @@ class LayerCamMethod(CamMethod):
     name = "layercam"
     label = "Layer-CAM"
     summary = "Element-wise positive gradients times activations, finer maps (Jiang et al. 2021)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.986, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def cam(self, activations: np.ndarray, gradient: np.ndarray | None) -> np.ndarray:
         if gradient is None:
@@ -219,6 +231,9 @@ class EigenCamMethod(CamMethod):
     label = "Eigen-CAM"
     summary = "First principal component of the layer's activations; class-agnostic, no gradients (Muhammad 2020)."
     uses_gradients = False
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 1.000, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def cam(self, activations: np.ndarray, gradient: np.ndarray | None) -> np.ndarray:
         return principal_projection(activations)

@@ -77,6 +77,8 @@ class SmoothGradMethod(GradientMethod):
         Param("noise", float, 0.15, "Noise standard deviation, in units of the input's range.", 0.0, 2.0),
         Param("batch_size", int, 8, "Noisy copies per forward pass.", 1, 512),
     )
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.856: runs at fp32.
+    reduced_precision_ok = False
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return params["samples"]
@@ -100,6 +102,8 @@ class GuidedBackpropMethod(GradientMethod):
     label = "Guided Backpropagation"
     summary = ("Gradients with negative signals stopped at every ReLU (Springenberg et al. 2015); known to be "
                "nearly insensitive to the model's weights (Adebayo et al. 2018).")
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.767: runs at fp32.
+    reduced_precision_ok = False
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1

@@ -151,6 +151,10 @@ class KernelShapMethod(PictureMethod):
         *SEGMENTATION_PARAMS,
     )
 
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 1.000, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
+
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return params["samples"] + 2
 
