@@ -11,6 +11,13 @@ over any input kind (a picture, a stretch of a waveform, a rectangle of a featur
   over superpixels. Both draw from numpy's global generator, which is seeded and then restored under a
   process-wide lock (:func:`~xaiscope.explainers.libraries.seeded_global_numpy`).
 * Occlusion through Captum.
+
+Measured fidelity against calls (``benchmarks/fidelity_calls.py``, demo models, 2-3 inputs each; reference: the same
+method and settings with 4x the calls; bounds: rank correlation >= 0.9, deletion AUC within 0.02): LIME at 200
+samples reached rank correlation 0.905 / 0.736 (audio / X-ray) and deletion-AUC differences +0.045 / -0.020, at 400
+samples 0.851 and +0.031 (audio); SHAP at 200 evaluations 0.857 and +0.055 (audio) but 0.991 and 0.000 (X-ray);
+KernelSHAP at 100 coalitions 0.875 and +0.024 (X-ray); Occlusion at stride 32 0.760 and -0.050 (X-ray). No cheaper
+budget met the bounds on both models, so the defaults below are unchanged (see the README's speed section).
 """
 
 from __future__ import annotations
