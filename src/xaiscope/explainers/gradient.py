@@ -51,6 +51,8 @@ class IntegratedGradientsMethod(GradientMethod):
         Param("baseline", str, "black", "Reference picture the path starts from.", choices=("black", "mean", "blur")),
         Param("batch_size", int, 16, "Path points per forward pass.", 1, 512),
     )
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, two demo audio inputs): rank corr 0.900: runs at fp32.
+    reduced_precision_ok = False
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return params["steps"]
