@@ -1,40 +1,72 @@
-"""Explanation speed on the CPU: every method on ResNet50 and MobileNetV2, side by side with bare forward passes
-and with the earlier tool's way of running LIME and SHAP.
+"""Explanation speed on the CPU, in one run: bare forward passes, every method under its defaults and the model's
+precision policy, and the earlier tool's own LIME and SHAP calls, on ResNet50 and MobileNetV2, with fidelity and
+precision columns.
 
-Usage: .venv/bin/python benchmarks/explain_speed.py [--models resnet50,mobilenet_v2] [--quick] [--markdown FILE]
+Usage: .venv/bin/python benchmarks/explain_speed.py [--models resnet50,mobilenet_v2] [--methods a,b] [--skip scorecam]
+           [--precision auto] [--quick] [--markdown FILE]
 
-For each model (random weights: speed does not depend on them) and one spectrogram input, the script measures:
+For each model of :data:`MODELS` (random, seeded weights: speed does not depend on them) and one 3-second speech-like
+recording (one window), the script measures:
 
-* the seconds one image takes through the bare network in batches of 32 (``forward s/call``);
-* each registered method with its default parameters: seconds, model calls, and its overhead, i.e. its time
-  divided by the time of the same number of bare forward passes;
-* the earlier tool's calls, written here as it ran them: ``lime_image`` with ``num_samples=1000,
-  batch_size=10``, and shap's Partition explainer with ``blur(64,64)``, ``max_evals=1000, batch_size=8``, each
-  with a plain ``classifier_fn``; and the time ratio of xaiscope's LIME and SHAP to those.
+* ``bare forward``: seconds per image through the bare network at fp32 and at the model's precision (batches of 10,
+  the perturbation methods' batch size), and for one image at the model's precision (what a CAM method pays);
+* ``Grad-CAM end to end``: the wall time of ``explain(model, sample, "gradcam")`` once the verdict is known (as the
+  app and the CLI call it), against one bare forward pass of one image plus the spectrogram render of the window;
+* every method of :data:`METHODS` (default: every registered method but the ``random`` control) with its defaults:
+  seconds, model calls, the precision it ran at, its overhead (its time over the same number of bare forward
+  passes at that precision), and its fidelity to a *reference*: the same method at fp32 with 4x the calls where it
+  has a call budget (``samples``, ``max_evals``, ``steps``; Occlusion half the stride), else at fp32 alone. Fidelity
+  is the Spearman rank correlation of the two maps and the difference of their deletion AUCs (the ``deletion``
+  metric's defaults, scored at fp32);
+* the earlier tool's calls, written here as it ran them: ``lime_image`` with ``num_samples=1000, batch_size=10``,
+  and shap's Partition explainer with ``blur(64,64)``, ``max_evals=1000, batch_size=8``, each with a plain fp32
+  ``classifier_fn``; the LIME and SHAP rows give their time as a fraction of those.
 
-``--quick`` divides the sample counts by 10 (a smoke run, not the figures to report).
+Targets (issue 15): Grad-CAM end to end <= 1.5x one bare forward pass plus the render; LIME and SHAP <= 1/5 of the
+earlier tool's seconds at rank correlation >= 0.9 and deletion AUC within 0.02 of the reference.
+
+Extension point: :data:`MODELS` (architecture -> seed card key) and :data:`METHODS` (registry names, in table order;
+None = every registered method). A new method (e.g. an audio "tile" method) is registered in xaiscope and appears
+here by itself, or is named in ``METHODS`` / ``--methods``; :data:`BUDGET_PARAMS` says how its reference gets 4x the
+calls.
+
+``--quick`` divides the call budgets by 10 (a smoke run, not the figures to report).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torchvision
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fidelity import BenchInput, attribution, compare, reduced_allowed
+
 from xaiscope.explainers import REGISTRY, explain, get_method
 from xaiscope.inputs import load_input
 from xaiscope.models import Model, seed_card
+from xaiscope.preprocessing import window_input
+from xaiscope.preprocessing.pipeline import window_tensor
 
-KEYS = {"resnet50": "audio_resnet50", "mobilenet_v2": "audio_mobilenetv2"}
+#: Architecture (torchvision builder) -> the earlier tool's card it is measured under. Add a row to measure another.
+MODELS: dict[str, str] = {"resnet50": "audio_resnet50", "mobilenet_v2": "audio_mobilenetv2"}
+#: Methods in table order; None = every registered method but the ``random`` control. Add names here (or register
+#: the method) to measure a new one.
+METHODS: list[str] | None = None
+#: How a reference gets 4x a method's calls: the parameter that sets the calls, and how to scale it.
+BUDGET_PARAMS: dict[str, str] = {"samples": "times", "max_evals": "times", "steps": "times", "stride": "divide"}
+REFERENCE_SCALE = 4
 
 
 def speech_bytes(seconds: float = 3.0, rate: int = 16000) -> bytes:
-    import io
-
+    """A speech-like harmonic recording (vibrato, syllable rhythm, a little noise) as WAV bytes."""
     import soundfile
 
     rng = np.random.default_rng(0)
@@ -47,106 +79,165 @@ def speech_bytes(seconds: float = 3.0, rate: int = 16000) -> bytes:
     return buffer.getvalue()
 
 
-def forward_seconds_per_call(model: Model, inputs: torch.Tensor, calls: int = 64, batch: int = 32) -> float:
-    images = inputs.expand(batch, -1, -1, -1).contiguous()
-    with torch.inference_mode():
-        model.class_view(images[:2])
+def forward_seconds(model: Model, inputs: torch.Tensor, batch: int, repeats: int, reduced: bool) -> float:
+    """Seconds per image through the class view, ``batch`` images per pass, under the policy (or fp32)."""
+    images = model.prepare_inputs(inputs.expand(batch, -1, -1, -1).contiguous())
+    with torch.inference_mode(), model.forward_precision(reduced_ok=reduced):
+        model.class_view(images)
         started = time.perf_counter()
-        for _ in range(calls // batch):
+        for _ in range(repeats):
             model.class_view(images)
-    return (time.perf_counter() - started) / (calls // batch * batch)
+    return (time.perf_counter() - started) / (repeats * batch)
 
 
-def earlier_lime(model: Model, picture: np.ndarray, samples: int) -> float:
-    """The earlier tool's LIME call (lime's defaults: quickshift, hide_color=0 as it set it)."""
-    from lime import lime_image
-
+def _classifier(model: Model) -> Any:
     spec = model.card.preprocessing
     mean, std = np.asarray(spec.mean), np.asarray(spec.std)
 
     def classifier_fn(images: np.ndarray) -> np.ndarray:
-        batch = torch.tensor(((images - mean) / std).transpose(0, 3, 1, 2), dtype=torch.float32)
-        with torch.no_grad():
-            probability = torch.sigmoid(model.network(batch)).numpy()
-        return np.concatenate([1 - probability, probability], axis=1)
-
-    started = time.perf_counter()
-    lime_image.LimeImageExplainer().explain_instance(picture, classifier_fn, top_labels=2, hide_color=0,
-                                                     num_samples=samples, batch_size=10)
-    return time.perf_counter() - started
-
-
-def earlier_shap(model: Model, picture: np.ndarray, evaluations: int) -> float:
-    """The earlier tool's SHAP call: Partition explainer, blur(64,64) image masker, batch_size=8."""
-    import shap
-
-    spec = model.card.preprocessing
-    mean, std = np.asarray(spec.mean), np.asarray(spec.std)
-
-    def predict(images: np.ndarray) -> np.ndarray:
         batch = torch.tensor(((np.asarray(images) - mean) / std).transpose(0, 3, 1, 2), dtype=torch.float32)
         with torch.no_grad():
             probability = torch.sigmoid(model.network(batch)).numpy()
         return np.concatenate([1 - probability, probability], axis=1)
 
+    return classifier_fn
+
+
+def earlier_lime(model: Model, picture: np.ndarray, samples: int) -> float:
+    """The earlier tool's LIME call (lime's defaults: quickshift; hide_color=0 as it set it), fp32."""
+    from lime import lime_image
+
+    started = time.perf_counter()
+    lime_image.LimeImageExplainer().explain_instance(picture, _classifier(model), top_labels=2, hide_color=0,
+                                                     num_samples=samples, batch_size=10)
+    return time.perf_counter() - started
+
+
+def earlier_shap(model: Model, picture: np.ndarray, evaluations: int) -> float:
+    """The earlier tool's SHAP call: Partition explainer, blur(64,64) image masker, batch_size=8, fp32."""
+    import shap
+
     masker = shap.maskers.Image("blur(64,64)", picture.shape)
-    explainer = shap.Explainer(predict, masker, output_names=["fake", "real"])
+    explainer = shap.Explainer(_classifier(model), masker, output_names=["fake", "real"])
     started = time.perf_counter()
     explainer(picture[None].astype(np.float32), max_evals=evaluations, batch_size=8,
               outputs=shap.Explanation.argsort.flip[:1])
     return time.perf_counter() - started
 
 
+def reference_params(name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The method's parameters with 4x the calls, or None when it has no call budget."""
+    method = get_method(name)
+    declared = {param.name: param for param in method.params}
+    for key, how in BUDGET_PARAMS.items():
+        if key in declared:
+            value = params[key]
+            scaled = value * REFERENCE_SCALE if how == "times" else max(1, value // 2)
+            if declared[key].maximum is not None:
+                scaled = min(scaled, int(declared[key].maximum))
+            return {**params, key: scaled}
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="resnet50,mobilenet_v2")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--methods", help="comma-separated registry names (default: every method)")
+    parser.add_argument("--skip", default="", help="comma-separated methods left out of this run")
+    parser.add_argument("--precision", default="auto", help="the models' precision policy (default auto)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     torch.manual_seed(0)
-    torch.set_num_threads(torch.get_num_threads())
     sample = load_input(speech_bytes(), name="speech.wav")
-    lines = ["| model | method | seconds | model calls | overhead vs bare forward | vs earlier tool |",
-             "|---|---|---|---|---|---|"]
+    skip = set(filter(None, args.skip.split(",")))
+    names = args.methods.split(",") if args.methods else (METHODS or [name for name, method in REGISTRY.items()
+                                                                       if method.family != "control"])
+    lines = ["| model | row | seconds | model calls | precision | overhead vs bare forward | vs earlier tool | "
+             "rank corr vs reference | deletion AUC - reference's |", "|---|---|---|---|---|---|---|---|---|"]
+
+    def add(*cells: object) -> None:
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+        print(lines[-1], flush=True)
+
     for architecture in args.models.split(","):
-        card = seed_card(KEYS[architecture])
-        network = getattr(torchvision.models, architecture)(num_classes=1).eval()
-        model = Model(card, network)
-        first = explain(model, sample, "gradcam")  # warm-up: imports, first-call allocations
-        inputs = torch.from_numpy(((first.picture / 255.0 - np.asarray(card.preprocessing.mean))
-                                   / np.asarray(card.preprocessing.std)).transpose(2, 0, 1)[None].astype(np.float32))
-        per_call = forward_seconds_per_call(model, inputs)
-        print(f"{architecture}: bare forward {per_call * 1e3:.1f} ms per image (batches of 32)", flush=True)
-        lines.append(f"| {architecture} | bare forward | {per_call:.4f} per call | 1 | 1.0 | |")
-        picture = first.picture.astype(np.float64) / 255.0
+        card = seed_card(MODELS[architecture])
+        model = Model(card, getattr(torchvision.models, architecture)(num_classes=1).eval())
+        policy = model.set_precision(args.precision)
+        print(f"{architecture}: {policy.precision} ({policy.reason}), channels_last {policy.channels_last}",
+              flush=True)
+        prediction = model.predict(sample)
+        window = prediction.decisive_window or 0
+        inputs = window_input(sample, card.preprocessing, window).tensor
+        item = BenchInput(sample.name, inputs, model.classes.index(prediction.label))
+        per_image = {"fp32": forward_seconds(model, inputs, 10, 3, reduced=False),
+                     policy.precision: forward_seconds(model, inputs, 10, 3, reduced=True)}
+        single = forward_seconds(model, inputs, 1, 5, reduced=True)
+        add(architecture, "bare forward fp32, batch 10", f"{per_image['fp32']:.4f} per image", 1, "fp32", "1.00",
+            "", "", "")
+        if policy.reduced:
+            add(architecture, f"bare forward {policy.precision}, batch 10", f"{per_image[policy.precision]:.4f} per "
+                f"image", 1, policy.precision, f"{per_image[policy.precision] / per_image['fp32']:.2f} of fp32",
+                "", "", "")
+        add(architecture, f"bare forward {policy.precision}, one image", f"{single:.4f}", 1, policy.precision,
+            "1.00", "", "", "")
+        clip = np.asarray(sample.waveform[: int(card.preprocessing.window_seconds * sample.sample_rate)])
+        started = time.perf_counter()
+        for _ in range(3):
+            window_tensor(clip, card.preprocessing)
+        render = (time.perf_counter() - started) / 3
+        add(architecture, "spectrogram render of one window", f"{render:.4f}", 0, "", "", "", "", "")
+        explain(model, sample, "gradcam")  # warm-up: first-call allocations
+        started = time.perf_counter()
+        record = explain(model, sample, "gradcam").record()
+        end_to_end = time.perf_counter() - started
+        add(architecture, "Grad-CAM end to end (verdict known)", f"{end_to_end:.4f}", record["model_calls"],
+            record["precision"],
+            f"{end_to_end / (single + render):.2f} x (one forward + render); "
+            f"{(end_to_end - render) / single:.2f} x one forward", "", "", "")
+        picture = np.asarray(_picture(model, inputs), dtype=np.float64)
         theirs = {"lime": earlier_lime(model, picture, 1000 // scale),
                   "shap": earlier_shap(model, picture, 1000 // scale)}
-        for name in ("lime", "shap"):
-            label = "earlier tool's " + ("lime_image" if name == "lime" else "shap Partition")
-            lines.append(f"| {architecture} | {label} | {theirs[name]:.2f} | {1000 // scale} | "
-                         f"{theirs[name] / (1000 // scale * per_call):.2f} | 1.00 |")
-            print(lines[-1], flush=True)
-        for name, method in REGISTRY.items():
-            if method.family == "control":
+        for name, label in (("lime", "earlier tool's lime_image"), ("shap", "earlier tool's shap Partition")):
+            add(architecture, label, f"{theirs[name]:.2f}", 1000 // scale, "fp32",
+                f"{theirs[name] / (1000 // scale * per_image['fp32']):.2f}", "1.00", "", "")
+        for name in names:
+            method = get_method(name)
+            if name in skip or method.suits(model) is not None:
                 continue
-            params = {}
+            params = method.resolve_params({})
             if args.quick:
                 for key in ("samples", "max_evals", "steps"):
-                    if any(p.name == key for p in method.params):
-                        default = next(p.default for p in method.params if p.name == key)
-                        params[key] = max(default // scale, get_method(name).params[0].minimum or 1)
-            explanation = explain(model, sample, name, **params)
-            overhead = explanation.seconds / (explanation.model_calls * per_call)
-            ratio = f"{explanation.seconds / theirs[name]:.2f}" if name in theirs else ""
-            lines.append(f"| {architecture} | {explanation.label} | {explanation.seconds:.2f} | "
-                         f"{explanation.model_calls} | {overhead:.2f} | {ratio} |")
-            print(lines[-1], flush=True)
+                    if key in params:
+                        minimum = next(p.minimum for p in method.params if p.name == key) or 1
+                        params[key] = max(params[key] // scale, int(minimum))
+            attribution(model, name, item, params)  # warm-up
+            candidate, seconds, used = attribution(model, name, item, params)
+            calls = method.model_calls(model, params)
+            overhead = seconds / (max(calls, 1) * per_image.get(used, per_image["fp32"]))
+            ratio = f"{seconds / theirs[name]:.3f}" if name in theirs else ""
+            bigger = reference_params(name, params)
+            if bigger is None and used == "fp32":
+                fidelity = "1 (is the reference)", "0"
+            else:
+                with reduced_allowed(name, False):
+                    reference, _, _ = attribution(model, name, item, bigger or params)
+                result = compare(model, name, item, candidate, reference)
+                fidelity = f"{result.rank:.3f}", f"{result.auc_difference:+.3f}"
+            add(architecture, method.label, f"{seconds:.3f}", calls, used, f"{overhead:.2f}", ratio, *fidelity)
     table = "\n".join(lines)
     print()
     print(table)
     if args.markdown:
         args.markdown.write_text(table + "\n")
+
+
+def _picture(model: Model, inputs: torch.Tensor) -> np.ndarray:
+    """The ``(H, W, 3)`` picture in [0, 1] the earlier tool's calls perturb."""
+    from xaiscope.preprocessing.codec import codec_for
+
+    return codec_for(model.card.preprocessing).to_picture(inputs)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,19 @@ from PIL import Image
 from xaiscope.inputs import load_input
 
 
+@pytest.fixture(autouse=True)
+def _cached_models_back_at_fp32():
+    """The app sets its sidebar precision (default auto) on the process-wide cached model, as a server should; in
+    one test process that would leak into later tests that compare numbers, so every cached model goes back to fp32
+    after each test."""
+    yield
+    from xaiscope.models import store
+
+    for model in list(store._cache.values()):
+        if model.precision_policy.requested != "fp32":
+            model.set_precision("fp32")
+
+
 def tone(seconds: float = 1.0, rate: int = 16000, frequency: float = 440.0, amplitude: float = 0.3,
          noise: float = 0.01, seed: int = 0) -> np.ndarray:
     """A sine tone with a little noise, shape ``(n,)`` float32."""

@@ -168,3 +168,18 @@ def test_cli_help_imports_neither_torch_nor_an_explanation_library():
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                        check=True).stdout)
     assert loaded == [], f"xaiscope --help imports {loaded}"
+
+
+@pytest.mark.parametrize("argv", [["models"], ["models", "--json"], ["methods"], ["methods", "--modality", "xray"],
+                                  ["methods", "--json"]])
+def test_listing_commands_import_neither_torch_nor_an_explanation_library(argv, tmp_path):
+    """`xaiscope models` reads cards and `xaiscope methods` reads class attributes: no torch, no library."""
+    code = ("import sys, json, contextlib, io\n"
+            "from xaiscope.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as listing:\n"
+            f"    status = main({argv!r})\n"
+            "assert status == 0 and listing.getvalue().strip(), (status, listing.getvalue())\n"
+            f"print(json.dumps(sorted(m for m in ('torch', 'torchvision', *{HEAVY!r}) if m in sys.modules)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                       cwd=tmp_path).stdout.strip().splitlines()[-1])
+    assert loaded == [], f"xaiscope {' '.join(argv)} imports {loaded}"

@@ -30,7 +30,8 @@ class ExplanationCache(LruCache[Explanation]):
             window: int | None) -> tuple[Any, ...]:
         weights = model.weights_path
         stamp = (str(weights), weights.stat().st_mtime) if weights is not None and weights.exists() else (id(model),)
-        return (sample.sha256, model.name, stamp, method, tuple(sorted(params.items())), seed, target, window)
+        return (sample.sha256, model.name, stamp, model.precision, method, tuple(sorted(params.items())), seed, target,
+                window)
 
 
 def cached_explain(cache: ExplanationCache, model: Model, sample: Sample, method: str, params: dict[str, Any], *,

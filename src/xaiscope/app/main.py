@@ -24,6 +24,7 @@ from xaiscope.inputs.bundled import bundled_samples
 from xaiscope.inputs.sample import Modality, Sample
 from xaiscope.models import discover, load_model
 from xaiscope.models.card import NOT_FOR_DECISIONS
+from xaiscope.models.precision import PRECISION_CHOICES
 
 #: Largest upload accepted, in megabytes (a 10-minute 48 kHz stereo WAV is about 110 MB; radiographs are smaller).
 MAX_UPLOAD_MB = 200
@@ -73,6 +74,13 @@ def choose_model(modality: str) -> Any:
     name = st.selectbox("Model", names, key=f"model-{modality}",
                         format_func=lambda n: model_label(next(e.card for e in entries if e.card.name == n)))
     model = load_model(name)
+    requested = st.sidebar.selectbox(
+        "Precision", PRECISION_CHOICES, index=0, key="precision",
+        help="Number format of the forward passes. auto: bf16 on GPUs and on CPUs with AMX or AVX-512 BF16, else "
+             "fp32; fp16 runs on CUDA GPUs only. Methods not measured faithful at a reduced precision run at fp32; "
+             "every record states the precision used. The setting applies to the model, for every session.")
+    policy = model.set_precision(requested)
+    st.sidebar.caption(f"Forward passes at {policy.precision} ({policy.reason}).")
     with st.expander("Model card"):
         st.warning(plain(model.card.intended_use))
         st.json(model.card.to_dict(), expanded=1)

@@ -25,7 +25,7 @@ from typing import Any
 
 from rich.table import Table
 
-from xaiscope.cli.console import err, out, parse_dotted, progress_bar
+from xaiscope.cli.console import add_precision_option, err, out, parse_dotted, progress_bar, with_precision
 from xaiscope.errors import XaiscopeError
 
 
@@ -55,6 +55,7 @@ def register(commands: Any) -> None:
     evaluate.add_argument("--worst-cases", type=int, default=3,
                           help="worst inputs per method drawn in audit.html (one explanation each; 0 = none)")
     evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_precision_option(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
     listing = commands.add_parser("metrics", help="list the evaluation metrics and what each means")
@@ -87,7 +88,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     context = distributed.setup("cpu")
     try:
-        model = load_model(args.model)
+        model = with_precision(load_model(args.model), args.precision)
         methods: dict[str, dict[str, Any]] = {get_method(n).name: {} for n in args.methods.split(",") if n.strip()}
         names = ([get_metric(n).name for n in args.metrics.split(",") if n.strip()] if args.metrics
                  else default_metrics(model.card.modality, model))

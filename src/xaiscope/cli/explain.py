@@ -10,7 +10,7 @@ from typing import Any
 from rich.progress import TaskID
 from rich.table import Table
 
-from xaiscope.cli.console import out, parse_dotted, progress_bar
+from xaiscope.cli.console import add_precision_option, out, parse_dotted, progress_bar, with_precision
 from xaiscope.errors import XaiscopeError
 
 
@@ -35,6 +35,7 @@ def register(commands: Any) -> None:
     explain.add_argument("--out", type=Path, required=True,
                          help="output folder (one sub-folder per method; with several models, per model and method)")
     explain.add_argument("--json", action="store_true", help="print the records as JSON")
+    add_precision_option(explain)
     explain.set_defaults(handler=run_explain)
 
     listing = commands.add_parser("methods", help="list explanation methods and whether they suit an input/model")
@@ -69,7 +70,8 @@ def run_explain(args: argparse.Namespace) -> int:
     presets = _presets(args.preset)
     sample = load_input(args.file)
     model_names = [name.strip() for name in (args.model or "").split(",") if name.strip()]
-    models = [load_model(name) for name in model_names] or [load_default_model(sample.modality)]
+    models = [with_precision(model, args.precision) for model in
+              ([load_model(name) for name in model_names] or [load_default_model(sample.modality)])]
     if len({model.name for model in models}) < len(models):
         raise XaiscopeError("The same model is named twice in --model.", "Name each model once.")
     for model in models if len(models) > 1 else ():
@@ -120,7 +122,8 @@ def _explain_model(model: Any, sample: Any, names: list[str], params: dict[str, 
         results.append((explanation, record))
         if not args.json:
             out.print(f"[bold]{model.name} · {explanation.label}[/bold]: {record['summary']}")
-            out.print(f"  {explanation.seconds:.2f} s, {explanation.model_calls} model calls -> {folder}")
+            out.print(f"  {explanation.seconds:.2f} s, {explanation.model_calls} model calls at "
+                      f"{record.get('precision', 'fp32')} -> {folder}")
     return results
 
 

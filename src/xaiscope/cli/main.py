@@ -12,7 +12,7 @@ import argparse
 import importlib
 from collections.abc import Sequence
 
-from xaiscope.cli.console import EXIT_INTERRUPTED, EXIT_USER_ERROR, err, print_error
+from xaiscope.cli.console import EXIT_INTERRUPTED, EXIT_USER_ERROR, err, precision_scope, print_error
 from xaiscope.errors import XaiscopeError
 
 COMMAND_MODULES = (
@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
+        with precision_scope():
+            return int(args.handler(args))
     except XaiscopeError as error:
         print_error(error)
         return EXIT_USER_ERROR

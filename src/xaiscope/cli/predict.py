@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import TaskID
 from rich.table import Table
 
-from xaiscope.cli.console import EXIT_USER_ERROR, out, print_error, progress_bar
+from xaiscope.cli.console import EXIT_USER_ERROR, add_precision_option, out, print_error, progress_bar, with_precision
 from xaiscope.errors import XaiscopeError
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def register(commands: Any) -> None:
                                          "of the file's kind)")
     predict.add_argument("--json", action="store_true", help="print one JSON document with every result")
     predict.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (default 16)")
+    add_precision_option(predict)
     predict.set_defaults(handler=run_predict)
 
 
@@ -33,13 +34,13 @@ def run_predict(args: argparse.Namespace) -> int:
     from xaiscope.inputs import load_input
     from xaiscope.models import load_default_model, load_model
 
-    fixed_model = load_model(args.model) if args.model else None
+    fixed_model = with_precision(load_model(args.model), args.precision) if args.model else None
     results: list[dict[str, Any]] = []
     failures = 0
     for path in args.files:
         try:
             sample = load_input(path)
-            model: Model = fixed_model or load_default_model(sample.modality)
+            model: Model = fixed_model or with_precision(load_default_model(sample.modality), args.precision)
             with progress_bar("windows") as progress:
                 task = progress.add_task(sample.name, total=None)
                 def report(done: int, total: int, task: TaskID = task) -> None:
@@ -89,4 +90,5 @@ def print_prediction(prediction: Prediction, model: Model) -> None:
             table.add_row(f"{window.index}{marker}", f"{window.start_s:.2f}", f"{window.end_s:.2f}",
                           *(f"{window.probabilities[label]:.4f}" for label in model.classes))
         out.print(table)
-    out.print(f"  [dim]{prediction.seconds:.2f} s. {escape(model.card.intended_use)}[/dim]")
+    out.print(f"  [dim]{prediction.seconds:.2f} s at {prediction.precision}. "
+              f"{escape(model.card.intended_use)}[/dim]")

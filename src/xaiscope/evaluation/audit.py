@@ -142,6 +142,9 @@ def audit_settings(model: Model, source: AuditSource, methods: Mapping[str, Mapp
     return json.loads(json.dumps({
         "model": {"name": model.name, "card": model.card.to_dict(), "weights_sha256": weights_hash(model)},
         "methods": resolved_methods, "metrics": resolved_metrics, "seed": seed,
+        "precision": {"model": model.precision_policy.record(),
+                      "methods": {name: model.precision if get_method(name).reduced_precision_ok else "fp32"
+                                  for name in resolved_methods}},
         "target": None if target is None else str(target), "data": source.description,
         "inputs": {"count": len(source.inputs), "sha256": listing}, "ground_truth_sha256": truths,
     }, default=str))

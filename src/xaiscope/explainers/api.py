@@ -89,6 +89,7 @@ class Explanation:
             "plane": None if self.plane is None else {**self.plane.grid.describe(), "origin": self.plane.origin,
                                                       "start_s": self.plane.start_s,
                                                       "real_end_s": round(self.plane.real_end_s, 4)},
+            "precision": self.extras.get("precision", "fp32"),
         }
 
 

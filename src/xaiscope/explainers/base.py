@@ -9,18 +9,20 @@ parameters (the CLI and the app are generated from them), its presets and the li
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
 from xaiscope.errors import ExplanationError, ExplanationStopped, XaiscopeError
 from xaiscope.plugins import Param, Plugin
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from xaiscope.models.model import Model
 
 __all__ = ["AttributionResult", "ExplanationError", "ExplanationStopped", "Family", "Method", "Param",
@@ -54,6 +56,10 @@ class Method(Plugin):
     Attributes:
         family: ``cam``, ``gradient``, ``perturbation`` or ``control``.
         seeded: True when the method draws random numbers (from the ``seed`` it is given).
+        reduced_precision_ok: True when the method's maps stay faithful at the model's reduced precision (bf16,
+            fp16): rank correlation >= 0.95 with the fp32 map and deletion-AUC difference <= 0.02, as measured by
+            ``benchmarks/explain_speed.py``. Otherwise it runs at fp32 whatever the model's policy. Either way the
+            explanation's record states the precision used (``extras["precision"]``).
     """
 
     family: ClassVar[Family]
@@ -61,7 +67,15 @@ class Method(Plugin):
     #: What :meth:`attribute` receives as ``inputs``: one row of ``model`` input, or (``recording``) the analysed
     #: audio window itself, ``(1, n_samples)`` at the model's sample rate, padded as the model hears it.
     takes: ClassVar[Literal["model input", "recording"]] = "model input"
+    reduced_precision_ok: ClassVar[bool] = False
     error: ClassVar[type[XaiscopeError]] = ExplanationError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every :meth:`attribute` a subclass defines runs under the model's precision policy (see
+        :func:`_under_precision_policy`), so no method can forget it."""
+        super().__init_subclass__(**kwargs)
+        if "attribute" in cls.__dict__:
+            cls.attribute = _under_precision_policy(cls.__dict__["attribute"])  # type: ignore[method-assign,assignment]
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         """How many images this method will pass through the model with ``params``."""
@@ -88,14 +102,37 @@ class Method(Plugin):
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready metadata."""
-        return {**super().describe(), "family": self.family, "seeded": self.seeded}
+        return {**super().describe(), "family": self.family, "seeded": self.seeded,
+                "reduced_precision_ok": self.reduced_precision_ok}
+
+
+_Attribute = Callable[["Method", "Model", "torch.Tensor", int, dict[str, Any], int], AttributionResult]
+
+
+def _under_precision_policy(attribute: _Attribute) -> _Attribute:
+    """Wrap a method's ``attribute`` so that its forward passes run under ``model.forward_precision`` (reduced only
+    when the method declares :attr:`Method.reduced_precision_ok`), its input is laid out as the policy wants
+    (channels_last for pictures), and the precision used lands in ``extras["precision"]``."""
+
+    @functools.wraps(attribute)
+    def attribute_under_policy(self: Method, model: Model, inputs: torch.Tensor, target: int,
+                               params: dict[str, Any], seed: int) -> AttributionResult:
+        with model.forward_precision(self.reduced_precision_ok) as policy:
+            result = attribute(self, model, model.prepare_inputs(inputs), target, params, seed)
+        return replace(result, extras={**result.extras, "precision": policy.precision})
+
+    return attribute_under_policy
 
 
 #: What every gradient or CAM method says about a black box, unless the model gives its own reason.
 NEEDS_PYTORCH = "runs as a black box: gradient and CAM methods need PyTorch"
 
 
-_INPLACE_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh)
+def _inplace_types() -> tuple[type[nn.Module], ...]:
+    """The activation modules with an ``inplace`` flag (built on first use: listing methods imports no torch)."""
+    from torch import nn
+
+    return (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh)
 
 
 @contextlib.contextmanager
@@ -105,8 +142,8 @@ def without_inplace_activations(network: nn.Module) -> Iterator[None]:
     In-place ReLUs (DenseNet, ResNet, MobileNet) overwrite the tensors that hooks saved, which breaks gradient
     hooks and guided backpropagation in several libraries. The flag only changes memory use, not results.
     """
-    switched = [module for module in network.modules() if isinstance(module, _INPLACE_TYPES)
-                and getattr(module, "inplace", False)]
+    switched: list[Any] = [module for module in network.modules() if isinstance(module, _inplace_types())
+                           and getattr(module, "inplace", False)]
     for module in switched:
         module.inplace = False
     try:

@@ -24,13 +24,14 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from xaiscope.explainers.base import AttributionResult, ExplanationError, Method, Param, without_inplace_activations
 from xaiscope.explainers.libraries import no_progress_bar, replaced
 from xaiscope.preprocessing.codec import input_shape
 
 if TYPE_CHECKING:
+    import torch
+
     from xaiscope.models.model import Model
 
 _LAYER = Param("layer", str, "", "Target layer (dotted module path); empty = the model card's layer.")
@@ -54,6 +55,8 @@ def layer_signals(model: Model, layer: torch.nn.Module, inputs: torch.Tensor, ta
         The layer's activations ``(1, C, h, w)`` and the gradient of the target logit with respect to them (same
         shape), or None without ``gradients``; float32 numpy arrays.
     """
+    import torch
+
     captured: list[torch.Tensor] = []
     grad_mode = torch.is_grad_enabled()
 
@@ -81,10 +84,10 @@ def layer_signals(model: Model, layer: torch.nn.Module, inputs: torch.Tensor, ta
                                "Choose a convolutional layer whose output is a spatial feature map, or state the "
                                "token grid of a transformer layer in the card.")
     if not gradients:
-        return laid.float().numpy(), None
+        return laid.float().cpu().numpy(), None
     (gradient,) = torch.autograd.grad(logits[0, target], activations)
     gradient = reshape(gradient) if reshape is not None else gradient
-    return laid.float().numpy(), gradient.float().numpy()
+    return laid.float().cpu().numpy(), gradient.float().cpu().numpy()
 
 
 def _scale(maps: np.ndarray) -> np.ndarray:
@@ -99,6 +102,8 @@ def finish_cam(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     Rectified and scaled, resized bilinearly (half-pixel centres, as OpenCV), rectified and scaled again: the
     post-processing of pytorch-grad-cam.
     """
+    import torch
+
     scaled = _scale(np.maximum(cam, 0).astype(np.float32))
     resized = torch.nn.functional.interpolate(torch.from_numpy(scaled)[:, None], size=size, mode="bilinear",
                                               align_corners=False)[:, 0].numpy()
@@ -171,6 +176,9 @@ class GradCamMethod(CamMethod):
     name = "gradcam"
     label = "Grad-CAM"
     summary = "Channel maps at the target layer weighted by their average gradient (Selvaraju et al. 2017)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.993, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         return gradient.mean(axis=(2, 3))
@@ -180,6 +188,9 @@ class GradCamPlusPlusMethod(CamMethod):
     name = "gradcampp"
     label = "Grad-CAM++"
     summary = "Grad-CAM with higher-order gradient weights, better for several instances (Chattopadhay et al. 2018)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.990, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         squared = gradient ** 2
@@ -192,6 +203,9 @@ class XGradCamMethod(CamMethod):
     name = "xgradcam"
     label = "XGrad-CAM"
     summary = "Grad-CAM with axiom-derived, activation-normalised weights (Fu et al. 2020)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr -0.73, deletion-AUC
+    #: difference 0.001.
+    reduced_precision_ok = False
 
     def channel_weights(self, activations: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         totals = activations.sum(axis=(2, 3), keepdims=True)
@@ -202,6 +216,9 @@ class LayerCamMethod(CamMethod):
     name = "layercam"
     label = "Layer-CAM"
     summary = "Element-wise positive gradients times activations, finer maps (Jiang et al. 2021)."
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.986, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def cam(self, activations: np.ndarray, gradient: np.ndarray | None) -> np.ndarray:
         if gradient is None:
@@ -214,6 +231,9 @@ class EigenCamMethod(CamMethod):
     label = "Eigen-CAM"
     summary = "First principal component of the layer's activations; class-agnostic, no gradients (Muhammad 2020)."
     uses_gradients = False
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 1.000, deletion-AUC
+    #: difference 0.000.
+    reduced_precision_ok = True
 
     def cam(self, activations: np.ndarray, gradient: np.ndarray | None) -> np.ndarray:
         return principal_projection(activations)
@@ -291,6 +311,8 @@ def layer_channels(model: Model, path: str) -> int:
 
     The tracing forward pass runs under the model's lock, like every forward pass of a shared model.
     """
+    import torch
+
     known = _channels.setdefault(model.network, {})
     if path not in known:
         shapes: list[torch.Size] = []

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from xaiscope.explainers.base import AttributionResult, Method
 
 if TYPE_CHECKING:
+    import torch
+
     from xaiscope.models.model import Model
 
 

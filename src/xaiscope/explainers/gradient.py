@@ -19,18 +19,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
-from captum.attr import GuidedBackprop, InputXGradient, IntegratedGradients, NoiseTunnel, Saliency
-from torch import nn
 
 from xaiscope.explainers.base import AttributionResult, Method, Param, channel_sum, without_inplace_activations
-from xaiscope.plane.differentiable import MagnitudeModel
-from xaiscope.plane.grid import PlaneGrid
 from xaiscope.preprocessing.codec import codec_for
 from xaiscope.preprocessing.picture import Reference
 from xaiscope.preprocessing.spec import PreprocessingSpec
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from xaiscope.models.model import Model
 
 #: The ``baseline`` parameter's choices as reference inputs: ``black`` the all-black picture (for spectrograms, the
@@ -47,6 +45,8 @@ def baseline_for(inputs: torch.Tensor, kind: str, spec: PreprocessingSpec) -> to
 
 def plane_baseline(magnitude: torch.Tensor, kind: str) -> torch.Tensor:
     """The reference STFT magnitude ``(1, n_bins, n_frames)`` named by a ``baseline`` parameter (module docstring)."""
+    import torch
+
     if kind == "black":
         return torch.zeros_like(magnitude)
     if kind == "mean":
@@ -58,7 +58,7 @@ def plane_baseline(magnitude: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 #: A ``baseline`` choice (``black``, ``mean``, ``blur``) -> the reference input shaped like the explained one.
-Baseline = Callable[[str], torch.Tensor]
+Baseline = Callable[[str], "torch.Tensor"]
 
 
 class GradientMethod(Method):
@@ -80,6 +80,9 @@ class GradientMethod(Method):
 
     def attribute(self, model: Model, inputs: torch.Tensor, target: int, params: dict[str, Any], seed: int,
                   ) -> AttributionResult:
+        from xaiscope.plane.differentiable import MagnitudeModel  # torch at import: not on the listing path
+        from xaiscope.plane.grid import PlaneGrid
+
         with without_inplace_activations(model.network):
             if model.input_kind != "waveform":
                 spec = model.card.preprocessing
@@ -103,12 +106,16 @@ class IntegratedGradientsMethod(GradientMethod):
         Param("baseline", str, "black", "Reference picture the path starts from.", choices=("black", "mean", "blur")),
         Param("batch_size", int, 16, "Path points per forward pass.", 1, 512),
     )
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, two demo audio inputs): rank corr 0.900: runs at fp32.
+    reduced_precision_ok = False
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return params["steps"]
 
     def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
             seed: int) -> torch.Tensor:
+        from captum.attr import IntegratedGradients
+
         return IntegratedGradients(forward).attribute(inputs, baselines=baseline(params["baseline"]), target=target,
                                                       n_steps=params["steps"], internal_batch_size=params["batch_size"])
 
@@ -123,12 +130,17 @@ class SmoothGradMethod(GradientMethod):
         Param("noise", float, 0.15, "Noise standard deviation, in units of the input's range.", 0.0, 2.0),
         Param("batch_size", int, 8, "Noisy copies per forward pass.", 1, 512),
     )
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.856: runs at fp32.
+    reduced_precision_ok = False
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return params["samples"]
 
     def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
             seed: int) -> torch.Tensor:
+        import torch
+        from captum.attr import NoiseTunnel, Saliency
+
         spread = params["noise"] * float(inputs.max() - inputs.min())
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -142,12 +154,16 @@ class GuidedBackpropMethod(GradientMethod):
     label = "Guided Backpropagation"
     summary = ("Gradients with negative signals stopped at every ReLU (Springenberg et al. 2015); known to be "
                "nearly insensitive to the model's weights (Adebayo et al. 2018).")
+    #: bf16 vs fp32 (fidelity_calls.py --part precision, one demo X-ray input): rank corr 0.767: runs at fp32.
+    reduced_precision_ok = False
 
     def model_calls(self, model: Model, params: dict[str, Any]) -> int:
         return 1
 
     def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
             seed: int) -> torch.Tensor:
+        from captum.attr import GuidedBackprop
+
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU", category=UserWarning)
             return GuidedBackprop(forward).attribute(inputs.clone().requires_grad_(), target=target)
@@ -164,6 +180,8 @@ class GradientXInputMethod(GradientMethod):
 
     def run(self, forward: nn.Module, inputs: torch.Tensor, baseline: Baseline, target: int, params: dict[str, Any],
             seed: int) -> torch.Tensor:
+        from captum.attr import InputXGradient
+
         return InputXGradient(forward).attribute(inputs.clone().requires_grad_(), target=target)
 
 

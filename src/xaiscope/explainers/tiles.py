@@ -30,7 +30,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from xaiscope.explainers.base import AttributionResult, Method, Param
 from xaiscope.explainers.libraries import seeded_global_numpy
@@ -38,6 +37,8 @@ from xaiscope.plane.grid import PlaneGrid
 from xaiscope.plane.tiles import REPLACEMENTS, ClipMasker, TileLayout
 
 if TYPE_CHECKING:
+    import torch
+
     from xaiscope.models.model import Model
 
 TILE_PARAMS = (
@@ -53,6 +54,8 @@ TILE_PARAMS = (
 def clip_scorer(model: Model, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
     """A function mapping clips ``(N, n_samples)`` at the model's rate to class probabilities ``(N, n_classes)``,
     each clip going through the model's own preprocessing of one window."""
+    import torch
+
     from xaiscope.preprocessing.pipeline import window_tensor
 
     spec = model.card.preprocessing

@@ -18,11 +18,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
-
-import torch
-import torchvision
-from torch import nn
+from typing import TYPE_CHECKING, Any, Literal
 
 from xaiscope.errors import ConfigError, UnknownModelError
 from xaiscope.preprocessing.spec import (
@@ -32,6 +28,10 @@ from xaiscope.preprocessing.spec import (
     WaveformSpec,
     XraySpec,
 )
+
+if TYPE_CHECKING:  # torch is imported where networks are built, so card and listing paths stay torch-free
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ ALIASES = {"mobilenetv2": "mobilenet_v2", "densenet": "densenet121", "vgg": "vgg
 @lru_cache(maxsize=1)
 def classification_architectures() -> tuple[str, ...]:
     """Every architecture name: the torchvision image classifiers (about 80) and the waveform networks, sorted."""
+    import torchvision
+
     return tuple(sorted([*torchvision.models.list_models(module=torchvision.models), *WAVEFORM_ARCHITECTURES]))
 
 
@@ -168,11 +170,15 @@ def default_preprocessing(name: str, modality: str) -> PreprocessingSpec:
 
 
 def _build(key: str, num_outputs: int) -> nn.Module:
+    import torchvision
+
     extra = {"aux_logits": False, "init_weights": False} if key in ("inception_v3", "googlenet") else {}
     return torchvision.models.get_model(key, weights=None, num_classes=num_outputs, **extra)
 
 
 def _last_linear_path(network: nn.Module) -> str:
+    from torch import nn
+
     linears = [path for path, module in network.named_modules() if isinstance(module, nn.Linear)]
     return linears[-1] if linears else ""
 
@@ -183,6 +189,8 @@ def traced_cam_layer(network: nn.Module, sample_input: torch.Tensor) -> str | No
     Runs one forward pass on ``sample_input`` (one input row with its batch dimension, e.g. ``(1, 3, 224, 224)``)
     and returns the dotted path of the last such module in execution order. Every model source traces with this.
     """
+    import torch
+
     order: list[str] = []
     handles = []
 
@@ -210,6 +218,8 @@ def default_cam_target_layer(network: nn.Module, image_size: int = 224) -> str:
     Raises:
         UnknownModelError: the network has no spatial feature maps.
     """
+    import torch
+
     layer = traced_cam_layer(network, torch.zeros(1, 3, image_size, image_size))
     if layer is None:
         raise UnknownModelError("This network has no spatial feature maps, so CAM methods cannot explain it.",

@@ -16,8 +16,10 @@ being present rather than absent), and its probability is ``sigmoid(z_k)``, not 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from xaiscope.caching import LruCache
 from xaiscope.errors import ModalityMismatchError
 from xaiscope.inputs.sample import Sample
 from xaiscope.models.card import InputKind, ModelCard, OutputKind
+from xaiscope.models.precision import PrecisionPolicy, autocast, network_device, resolve_precision
 from xaiscope.plugins import ProgressCallback
 from xaiscope.preprocessing.pipeline import ModelInput, Window, count_windows, iter_model_inputs, remember_window_input
 from xaiscope.preprocessing.spec import AudioSpec, FeaturesSpec, WaveformSpec
@@ -90,6 +93,8 @@ class Prediction:
         familiarity: how familiar the input is to the model (``status``: ``familiar`` / ``unusual`` /
             ``unlike the training data`` / ``not assessed``, with the score, thresholds and method).
         calibrated: None for raw probabilities; else the temperature used and the ``uncalibrated`` ones.
+        precision: the precision the forward passes ran in (``fp32``, ``bf16``, ``fp16``; see
+            :mod:`xaiscope.models.precision`).
     """
 
     label: str
@@ -105,6 +110,7 @@ class Prediction:
     familiarity: dict[str, Any] = field(default_factory=dict)
     calibrated: dict[str, Any] | None = None
     output_kind: str = "softmax"
+    precision: str = "fp32"
 
     @property
     def present_labels(self) -> list[str]:
@@ -179,12 +185,19 @@ class Model:
             eval mode, CPU. A black-box source (ONNX) wraps its runtime in a module without gradients.
         weights_path: where the weights were read from.
         lock: held around every forward pass and while hooks are attached or module flags are changed.
+
+    Forward passes run under the model's precision policy (:attr:`precision_policy`; ``fp32`` unless
+    :meth:`set_precision` or the ``precision`` argument says otherwise; the CLI and the app pass ``auto``).
     """
 
-    def __init__(self, card: ModelCard, network: nn.Module, weights_path: Path | None = None) -> None:
+    def __init__(self, card: ModelCard, network: nn.Module, weights_path: Path | None = None, *,
+                 precision: str = "fp32") -> None:
         self.card = card
         self.network = network.eval()
         self.weights_path = weights_path
+        self._policy = PrecisionPolicy()
+        #: Per thread: the policy an explainer pinned for the forward passes it makes (see :meth:`forward_precision`).
+        self._pinned = threading.local()
         #: Held around every forward pass (``probabilities``, hence ``predict``) and by anything that attaches hooks
         #: or changes module flags (explainers, evaluation), so that on a model shared between app sessions no
         #: forward pass runs through another session's hooks and no hook sees another session's input.
@@ -195,6 +208,8 @@ class Model:
         #: Verdicts by input content (SHA-256): a second ``predict`` of the same input, e.g. by ``explain()``
         #: after the app or the CLI showed the verdict, costs no forward pass.
         self._predictions: LruCache[Prediction] = LruCache(capacity=32)
+        if precision != "fp32":
+            self.set_precision(precision)
 
     def __repr__(self) -> str:
         return f"Model({self.card.name!r}, {self.card.architecture}, classes={list(self.card.classes)})"
@@ -202,6 +217,73 @@ class Model:
     @property
     def name(self) -> str:
         return self.card.name
+
+    @property
+    def precision_policy(self) -> PrecisionPolicy:
+        """How this model's forward passes run (precision, device, channels_last)."""
+        return self._policy
+
+    @property
+    def precision(self) -> str:
+        """The precision forward passes run in: ``fp32``, ``bf16`` or ``fp16``."""
+        return self._policy.precision
+
+    def set_precision(self, requested: str) -> PrecisionPolicy:
+        """Run forward passes at ``requested`` (``auto``, ``fp32``, ``bf16``, ``fp16``) from now on.
+
+        A picture network is switched to channels_last memory order for a reduced precision (and back for fp32);
+        weights keep their values and dtype. The model is shared by every thread, so this changes the precision for
+        every user of the model; records state which precision each result used.
+
+        Raises:
+            PrecisionError: an unknown name, or fp16 on a CPU.
+        """
+        import torch
+
+        policy = resolve_precision(requested, network_device(self.network),
+                                   picture_input=self.input_kind in ("picture", "xray-gray"))
+        if not self.differentiable:  # a black box (ONNX) runs in its own runtime's precision
+            policy = PrecisionPolicy(requested=policy.requested, reason="fp32: a black-box runtime sets its own")
+        with self.lock:
+            if policy.channels_last != self._policy.channels_last:
+                layout = torch.channels_last if policy.channels_last else torch.contiguous_format
+                for module in self.network.modules():  # 4-D weights only: to(memory_format) skips the rest
+                    for parameter in module.parameters(recurse=False):
+                        if parameter.dim() == 4:
+                            parameter.data = parameter.data.contiguous(memory_format=layout)
+            self._policy = policy
+        return policy
+
+    @contextlib.contextmanager
+    def forward_precision(self, reduced_ok: bool = True) -> Iterator[PrecisionPolicy]:
+        """The forward passes this thread makes inside run under the model's policy, or at fp32 when
+        ``reduced_ok`` is False (a method whose maps were not measured faithful enough at reduced precision).
+
+        Yields the policy actually used, for the record.
+        """
+        policy = self._policy if reduced_ok or not self._policy.reduced else PrecisionPolicy(
+            device=self._policy.device, requested=self._policy.requested,
+            reason=f"fp32: this method is not declared faithful at {self._policy.precision}")
+        previous = getattr(self._pinned, "policy", None)
+        self._pinned.policy = policy
+        try:
+            with autocast(policy):
+                yield policy
+        finally:
+            self._pinned.policy = previous
+
+    def _active_policy(self) -> PrecisionPolicy:
+        pinned: PrecisionPolicy | None = getattr(self._pinned, "policy", None)
+        return pinned if pinned is not None else self._policy
+
+    def prepare_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``(N, ...)`` model input on the network's device; ``(N, C, H, W)`` pictures in channels_last order when
+        the policy uses it. Values never change."""
+        if inputs.device.type != self._policy.device:
+            inputs = inputs.to(self._policy.device)
+        if inputs.dim() == 4 and self._policy.channels_last:
+            return inputs.contiguous(memory_format=torch.channels_last)
+        return inputs
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -248,8 +330,9 @@ class Model:
     def probabilities(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(N, ...)`` model input -> ``(N, n_classes)`` probabilities (see :meth:`scores_from_logits`), under
         :attr:`lock`."""
-        with self.lock, torch.inference_mode():
-            return self.scores_from_logits(self.class_logits(inputs))
+        policy = self._active_policy()
+        with self.lock, torch.inference_mode(), autocast(policy):
+            return self.scores_from_logits(self.class_logits(self.prepare_inputs(inputs))).cpu()
 
     def calibrated(self, probabilities: torch.Tensor) -> torch.Tensor:
         """``(N, n_classes)`` probabilities at the card's fitted temperature (unchanged when it has none).
@@ -284,7 +367,8 @@ class Model:
 
         spec = self.card.preprocessing
         total = count_windows(sample, spec)
-        known = self._predictions.get(sample.sha256)
+        precision = self._active_policy().precision
+        known = self._predictions.get(f"{sample.sha256}:{precision}")
         if known is not None:
             if progress is not None:
                 progress(total, total)
@@ -335,8 +419,9 @@ class Model:
             familiarity=assessment.familiarity,
             calibrated=assessment.calibrated,
             output_kind=self.output_kind,
+            precision=precision,
         )
-        self._predictions.put(sample.sha256, prediction)
+        self._predictions.put(f"{sample.sha256}:{precision}", prediction)
         return prediction
 
     def window_probabilities(self, prediction: Prediction, window: int) -> dict[str, float] | None:
@@ -348,5 +433,5 @@ class Model:
         return next((dict(w.probabilities) for w in prediction.windows if w.index == window), None)
 
     def known_prediction(self, sample: Sample) -> Prediction | None:
-        """The verdict already computed for this content, if any (no forward pass)."""
-        return self._predictions.get(sample.sha256)
+        """The verdict already computed for this content at the current precision, if any (no forward pass)."""
+        return self._predictions.get(f"{sample.sha256}:{self._active_policy().precision}")

@@ -19,11 +19,11 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xaiscope.errors import CardError, UnknownModelError, WeightsNotFoundError, XaiscopeError
 from xaiscope.inputs.sample import Modality
-from xaiscope.models.architectures import (
+from xaiscope.models.architectures import (  # torch-free at import: networks are built inside its functions
     architecture_info,
     architecture_options,
     build_network,
@@ -32,10 +32,11 @@ from xaiscope.models.architectures import (
     default_preprocessing,
 )
 from xaiscope.models.card import ModelCard, guess_alert_class
-from xaiscope.models.checkpoint import fit_state_dict, head_outputs, read_state_dict, save_weights
-from xaiscope.models.model import Model
 from xaiscope.models.seed import SEED_KEYS, seed_card
 from xaiscope.preprocessing.spec import PreprocessingSpec, spec_input_kind
+
+if TYPE_CHECKING:  # listing models reads cards only: torch is imported where weights are read or written
+    from xaiscope.models.model import Model
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "bundled_models"
 
@@ -249,6 +250,8 @@ def _build_model(entry: ModelEntry) -> Model:
 
 def save_checkpoint(model: Model, directory: Path) -> Path:
     """Write ``model`` as ``<name>.safetensors`` + ``<name>.json`` in ``directory``; returns the weights path."""
+    from xaiscope.models.checkpoint import save_weights
+
     directory.mkdir(parents=True, exist_ok=True)
     weights = directory / f"{model.card.name}.safetensors"
     save_weights(model.network, weights)
@@ -285,6 +288,9 @@ def import_state_dict(path: Path, *, architecture: str, modality: Modality, clas
     Returns:
         The path of the written ``.safetensors`` file.
     """
+    from xaiscope.models.checkpoint import fit_state_dict, head_outputs, read_state_dict
+    from xaiscope.models.model import Model
+
     architecture = canonical_architecture(architecture)
     name = name or path.stem
     options = architecture_options(architecture, network_options)

@@ -13,9 +13,9 @@ Explainers and views work with one of these per model (:func:`codec_for`), whate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from xaiscope.preprocessing.picture import Reference, normalise_pictures, reference_input, unnormalise
 from xaiscope.preprocessing.spec import (
@@ -27,6 +27,9 @@ from xaiscope.preprocessing.spec import (
     XraySpec,
     spec_input_kind,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 #: Input kinds whose inputs are pictures that picture-perturbing methods (LIME, SHAP) can hide parts of.
 PICTURE_KINDS = ("picture", "xray-gray")
@@ -63,6 +66,8 @@ class InputCodec:
         Raises:
             TypeError: the input kind is not a picture kind (see :data:`PICTURE_KINDS`).
         """
+        import torch
+
         spec = self.spec
         if isinstance(spec, AudioSpec | XraySpec):
             return normalise_pictures(pictures, spec.mean, spec.std)
@@ -79,6 +84,8 @@ class InputCodec:
         for features (its quietest cell); ``normalisation_mean``: zeros in model space; ``input_mean``: the input's
         mean; ``blur``: a Gaussian-blurred copy (along time for a waveform).
         """
+        import torch
+
         spec = self.spec
         if isinstance(spec, AudioSpec | XraySpec):
             return reference_input(inputs, kind, spec.mean, spec.std, blur_sigma=blur_sigma, blur_kernel=blur_kernel)

@@ -8,11 +8,14 @@ deletion curve are the same picture.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
+
 
 #: What a "removed" input looks like: ``black`` the all-black picture (for a spectrogram, the colour of the quietest
 #: cells); ``normalisation_mean`` the normalisation mean (zeros in model space); ``input_mean`` the input's own mean
@@ -22,6 +25,8 @@ Reference = Literal["black", "normalisation_mean", "input_mean", "blur"]
 
 def picture_tensor(picture: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """``(h, w, 3)`` or ``(h, w)`` uint8 -> ``(3, size, size)`` float32, resized like torchvision and normalised."""
+    import torch
+
     resized = Image.fromarray(picture).resize((size, size), Image.Resampling.BILINEAR)
     array: np.ndarray = np.asarray(resized, dtype=np.float32) / np.float32(255.0)
     if array.ndim == 2:
@@ -38,6 +43,8 @@ def unnormalise(inputs: torch.Tensor, mean: tuple[float, ...], std: tuple[float,
 
 def normalise_pictures(pictures: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """``(N, H, W, 3)`` pictures in [0, 1] -> ``(N, 3, H, W)`` float32 normalised model input."""
+    import torch
+
     array = (np.asarray(pictures, dtype=np.float32) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
 
@@ -53,6 +60,8 @@ def reference_input(inputs: torch.Tensor, kind: Reference, mean: tuple[float, ..
         blur_sigma: ``blur``: Gaussian sigma in model-input pixels.
         blur_kernel: ``blur``: kernel side (odd); default ``2 * round(3 * blur_sigma) + 1``.
     """
+    import torch
+
     if kind == "normalisation_mean":
         return torch.zeros_like(inputs)
     if kind == "input_mean":

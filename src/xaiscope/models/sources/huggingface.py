@@ -21,15 +21,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from xaiscope.errors import CardError, ModelError, WeightsNotFoundError
 from xaiscope.inputs.sample import Modality
 from xaiscope.models.card import InputKind, ModelCard, OutputKind, guess_alert_class
-from xaiscope.models.model import Model
 from xaiscope.models.sources.common import require, three
 from xaiscope.preprocessing.spec import (
     IMAGENET_MEAN,
@@ -40,6 +36,9 @@ from xaiscope.preprocessing.spec import (
     WaveformSpec,
     XraySpec,
 )
+
+if TYPE_CHECKING:  # discovering directories reads configs only; torch is imported by load()
+    from xaiscope.models.model import Model
 
 CARD_FILE = "xaiscope-card.json"
 #: Weight files looked for, in order.
@@ -193,25 +192,6 @@ def card_from_directory(directory: Path, *, name: str | None = None, modality: M
         provenance={"source": f"Hugging Face directory {directory.name}"})
 
 
-class HuggingFaceNetwork(nn.Module):
-    """A ``transformers`` classifier as a plain module: model input tensor -> ``(N, num_labels)`` logits.
-
-    Attributes:
-        model: the ``...For...Classification`` module (CAM layer paths start with ``model.``).
-        input_name: the keyword it takes its input under (``pixel_values``, ``input_values``, ``input_features``).
-    """
-
-    def __init__(self, model: nn.Module, input_name: str) -> None:
-        super().__init__()
-        self.model = model
-        self.input_name = input_name
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``(N, ...)`` model input -> ``(N, num_labels)`` logits."""
-        logits: torch.Tensor = self.model(**{self.input_name: inputs}).logits
-        return logits
-
-
 def _input_name(card: ModelCard) -> str:
     spec = card.preprocessing
     if isinstance(spec, FeaturesSpec):
@@ -227,6 +207,9 @@ def load(card: ModelCard, directory: Path) -> Model:
         NotAClassifierError: ``transformers`` has no class of the card's architecture.
         WeightsMismatchError: the weights do not fit the config.
     """
+    from xaiscope.models.model import Model
+    from xaiscope.models.sources.huggingface_network import HuggingFaceNetwork
+
     weights = weights_file(directory)
     transformers = require("transformers", "Hugging Face models")
     cls = getattr(transformers, card.architecture, None)
