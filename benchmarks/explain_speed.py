@@ -30,6 +30,11 @@ None = every registered method). A new method (e.g. an audio "tile" method) is r
 here by itself, or is named in ``METHODS`` / ``--methods``; :data:`BUDGET_PARAMS` says how its reference gets 4x the
 calls.
 
+Tile methods (issue 14), which take the recording rather than the model input: each with its defaults on both demo
+audio models of :data:`TILE_MODELS` (the mel-CNN and the waveform RawNet2) and the bundled partially fake clip, with
+seconds, model calls, seconds per call, and their overhead over a bare forward pass of the same model (what hiding
+tiles, resynthesising and the model's own preprocessing add to each call).
+
 ``--quick`` divides the call budgets by 10 (a smoke run, not the figures to report).
 """
 
@@ -63,6 +68,8 @@ METHODS: list[str] | None = None
 #: How a reference gets 4x a method's calls: the parameter that sets the calls, and how to scale it.
 BUDGET_PARAMS: dict[str, str] = {"samples": "times", "max_evals": "times", "steps": "times", "stride": "divide"}
 REFERENCE_SCALE = 4
+#: The bundled demo audio models the tile methods are measured on (the mel-CNN and the waveform detector).
+TILE_MODELS = ("demo_audio_mobilenet_v2", "demo_audio_rawnet2")
 
 
 def speech_bytes(seconds: float = 3.0, rate: int = 16000) -> bytes:
@@ -204,8 +211,8 @@ def main() -> None:
                 f"{theirs[name] / (1000 // scale * per_image['fp32']):.2f}", "1.00", "", "")
         for name in names:
             method = get_method(name)
-            if name in skip or method.suits(model) is not None:
-                continue
+            if name in skip or method.suits(model) is not None or method.takes == "recording":
+                continue  # the tile methods are measured on the demo audio models below
             params = method.resolve_params({})
             if args.quick:
                 for key in ("samples", "max_evals", "steps"):
@@ -226,11 +233,51 @@ def main() -> None:
                 result = compare(model, name, item, candidate, reference)
                 fidelity = f"{result.rank:.3f}", f"{result.auc_difference:+.3f}"
             add(architecture, method.label, f"{seconds:.3f}", calls, used, f"{overhead:.2f}", ratio, *fidelity)
+    tile_names = [name for name in names if get_method(name).takes == "recording" and name not in skip]
+    if tile_names:
+        tile_rows(add, tile_names, args.precision, scale)
     table = "\n".join(lines)
     print()
     print(table)
     if args.markdown:
         args.markdown.write_text(table + "\n")
+
+
+def tile_rows(add: Any, names: list[str], precision: str, scale: int) -> None:
+    """The tile methods on each of :data:`TILE_MODELS` with the bundled partially fake clip (see the docstring)."""
+    from xaiscope.inputs.bundled import SAMPLES_DIR
+    from xaiscope.models import load_model
+
+    sample = load_input(SAMPLES_DIR / "audio" / "partially_fake.wav")
+    for model_name in TILE_MODELS:
+        model = load_model(model_name)
+        policy = model.set_precision(precision)
+        window = model.predict(sample).decisive_window or 0
+        inputs = window_input(sample, model.card.preprocessing, window).tensor
+        batch = model.prepare_inputs(inputs.expand(16, *inputs.shape[1:]).contiguous())
+        with torch.inference_mode(), model.forward_precision(reduced_ok=False):
+            model.class_view(batch)
+            started = time.perf_counter()
+            for _ in range(3):
+                model.class_view(batch)
+        bare = (time.perf_counter() - started) / 48
+        add(model_name, f"bare forward fp32, batch 16 ({model.input_kind})", f"{bare:.4f} per input", 1, "fp32",
+            "1.00", "", "", "")
+        explain(model, sample, "tile_occlusion", window=window, time_tiles=1, band_tiles=1)  # warm-up: imports
+        for name in names:
+            method = get_method(name)
+            params = method.resolve_params({})
+            if "samples" in params:
+                params["samples"] = max(params["samples"] // scale, 20)
+            started = time.perf_counter()
+            explanation = explain(model, sample, name, window=window, **params)
+            seconds = time.perf_counter() - started
+            record = explanation.record()
+            per_call = seconds / explanation.model_calls
+            add(model_name, f"{method.label}, replacement {record['params']['replacement']}", f"{seconds:.2f}",
+                explanation.model_calls, record["precision"], f"{per_call / bare:.2f} ({per_call:.4f} s per call)",
+                "", "", "")
+        model.set_precision(policy.requested)
 
 
 def _picture(model: Model, inputs: torch.Tensor) -> np.ndarray:
