@@ -37,6 +37,8 @@ def lone_runs(recording: Path, radiograph: Path, long_file: Path) -> dict[str, o
     from xaiscope.models import load_model
 
     audio_model, xray_model = load_model("demo_audio_mobilenet_v2"), load_model("demo_xray_mobilenet_v2")
+    for model in (audio_model, xray_model):
+        model.set_precision("auto")  # the page's default precision (the conftest puts fp32 back afterwards)
     speech, chest = load_input(recording), load_input(radiograph)
     return {"a-gradcam": explain(audio_model, speech, "gradcam"),
             "a-shap": explain(audio_model, speech, "shap", max_evals=SHAP_EVALS),
