@@ -143,7 +143,7 @@ def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCa
     chosen = explanations[labels.index(st.selectbox("Method", labels, key="result-method"))]
     spec = model.card.preprocessing
     if isinstance(sample, AudioSample):
-        _audio_result(chosen, sample, spec, files_cache)
+        files = _audio_result(chosen, sample, spec, files_cache)
     else:
         controls = st.columns(4)
         opacity = controls[0].slider("Opacity", 0.0, 1.0, 0.6, 0.05, key="opacity")
@@ -159,7 +159,6 @@ def _result(model: Any, sample: Any, explanations: list[Any], files_cache: LruCa
         files = _files(files_cache, chosen, sample, spec, opacity, 0.2)
         st.info(plain(_record(files)["summary"]))
     for extra, caption in (("lime.png", "LIME: top superpixels"), ("shap.png", "SHAP: red = for, green = against")):
-        files = _files(files_cache, chosen, sample, spec, 0.5, 0.2)
         if extra in files:
             st.image(files[extra], caption=caption, width=448)
     st.caption(f"{chosen.seconds:.2f} s, {chosen.model_calls} model calls, seed {chosen.seed}, "
@@ -176,8 +175,9 @@ def _record(files: dict[str, bytes]) -> dict[str, Any]:
 FIGURE_WIDTH = 900
 
 
-def _audio_result(chosen: Any, sample: Any, spec: Any, files_cache: LruCache) -> None:
-    """One audio explanation on the time-frequency plane (seconds, Hz, colour bar), its summary and listen.wav."""
+def _audio_result(chosen: Any, sample: Any, spec: Any, files_cache: LruCache) -> dict[str, bytes]:
+    """One audio explanation on the time-frequency plane (seconds, Hz, colour bar), its summary and listen.wav;
+    returns its files."""
     keep = st.slider("Kept fraction for listening", 0.05, 1.0, 0.2, 0.05, key="keep",
                      help="listen.wav keeps this fraction of the time-frequency cells with the highest attribution.")
     files = _files(files_cache, chosen, sample, spec, 0.5, keep)
@@ -187,7 +187,7 @@ def _audio_result(chosen: Any, sample: Any, spec: Any, files_cache: LruCache) ->
                    "it cannot be drawn in seconds and Hz. The tile methods explain any audio model on the plane.")
         if "overlay.png" in files:
             st.image(files["overlay.png"], caption=f"{chosen.label} over the model's input", width=448)
-        return
+        return files
     st.image(files["timefreq.png"], width=FIGURE_WIDTH,
              caption=f"{chosen.label} on the time-frequency plane: red = for '{chosen.target_class}', blue = "
                      f"against; gray = the window's energy per band (dB). Map origin: {chosen.plane.origin}.")
@@ -198,6 +198,7 @@ def _audio_result(chosen: Any, sample: Any, spec: Any, files_cache: LruCache) ->
         if name in files:
             with st.expander(f"Model input view: {caption}"):
                 st.image(files[name], width=448)
+    return files
 
 
 def _compare(model: Any, sample: Any, explanations: list[Any]) -> None:
