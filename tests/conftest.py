@@ -125,6 +125,25 @@ def dicom_bytes(pixels: np.ndarray, *, photometric: str = "MONOCHROME2", bits_st
 from tests.region_model import region_model  # noqa: E402
 
 
+@pytest.fixture
+def demo_twin_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``$XAISCOPE_MODELS`` holding the bundled audio demo model under a second name, ``demo_twin`` (no familiarity
+    reference): comparing the two must give the same maps."""
+    import json
+    import shutil
+
+    from xaiscope.models.store import BUNDLED_DIR
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    card = json.loads((BUNDLED_DIR / "demo_audio_mobilenet_v2.json").read_text())
+    card.update(name="demo_twin", familiarity=None)
+    (folder / "demo_twin.json").write_text(json.dumps(card))
+    shutil.copy(BUNDLED_DIR / "demo_audio_mobilenet_v2.safetensors", folder / "demo_twin.safetensors")
+    monkeypatch.setenv("XAISCOPE_MODELS", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def audio_region_model(speech_sample):
     return region_model("audio", speech_sample)

@@ -126,21 +126,9 @@ def test_widget_changes_do_not_decode_or_classify_again():
     assert "Verdict" in texts(app.subheader)
 
 
-def test_compare_across_models_puts_both_models_maps_side_by_side(app_folders, tmp_path, monkeypatch):
+def test_compare_across_models_puts_both_models_maps_side_by_side(app_folders, demo_twin_models, monkeypatch):
     """The bundled audio demo model and a copy of it under another name: two verdicts, and the same map twice."""
-    import json
-    import shutil
-
-    from xaiscope.models.store import BUNDLED_DIR
-
     _, samples = app_folders
-    folder = tmp_path / "models"
-    folder.mkdir()
-    card = json.loads((BUNDLED_DIR / "demo_audio_mobilenet_v2.json").read_text())
-    card.update(name="demo_twin", familiarity=None)
-    (folder / "demo_twin.json").write_text(json.dumps(card))
-    shutil.copy(BUNDLED_DIR / "demo_audio_mobilenet_v2.safetensors", folder / "demo_twin.safetensors")
-    monkeypatch.setenv("XAISCOPE_MODELS", str(folder))
     monkeypatch.setenv("XAISCOPE_SAMPLES", str(samples))
     app = start()
     app.selectbox(key="model-audio").set_value("demo_audio_mobilenet_v2").run()

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from xaiscope.cli import main
 from xaiscope.models.store import BUNDLED_DIR
@@ -15,20 +12,7 @@ from xaiscope.models.store import BUNDLED_DIR
 SAMPLE = BUNDLED_DIR.parent / "bundled_samples" / "audio" / "partially_fake.wav"
 
 
-@pytest.fixture
-def twin_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A models folder holding the bundled audio demo model under a second name."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    card = json.loads((BUNDLED_DIR / "demo_audio_mobilenet_v2.json").read_text())
-    card.update(name="demo_twin", familiarity=None)
-    (folder / "demo_twin.json").write_text(json.dumps(card))
-    shutil.copy(BUNDLED_DIR / "demo_audio_mobilenet_v2.safetensors", folder / "demo_twin.safetensors")
-    monkeypatch.setenv("XAISCOPE_MODELS", str(folder))
-    return folder
-
-
-def test_two_models_explain_one_recording_on_one_plane(twin_models, tmp_path, capsys):
+def test_two_models_explain_one_recording_on_one_plane(demo_twin_models, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["explain", str(SAMPLE), "--model", "demo_audio_mobilenet_v2,demo_twin", "--method",
                  "tile_occlusion,gradcam", "--param", "tile_occlusion.time_tiles=4", "--param",
@@ -48,7 +32,7 @@ def test_two_models_explain_one_recording_on_one_plane(twin_models, tmp_path, ca
     assert records[1]["plane"]["origin"] == "mel picture" and records[1]["space"] == "input"
 
 
-def test_the_same_model_named_twice_is_refused_before_anything_runs(twin_models, tmp_path, capsys):
+def test_the_same_model_named_twice_is_refused_before_anything_runs(demo_twin_models, tmp_path, capsys):
     assert main(["explain", str(SAMPLE), "--model", "demo_audio_mobilenet_v2,demo_audio_mobilenet_v2", "--method",
                  "gradcam", "--out", str(tmp_path / "x")]) == 2
     assert "named twice" in capsys.readouterr().err
