@@ -89,7 +89,7 @@ def test_gradcam_is_denser_inside_the_fake_interval() -> None:
     model = xaiscope.load_model(AUDIO_MODEL)
     sample = xaiscope.load_input(bundled.path)
     explanation = explain(model, sample, "gradcam", target="fake")
-    view = AudioView.build(explanation, sample, model.card.preprocessing)
+    view = AudioView.build(explanation)
     assert density_ratio(view, bundled.ground_truth["fake_interval"]) > 1.0
 
 

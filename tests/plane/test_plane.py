@@ -124,7 +124,7 @@ def test_tile_methods_declare_their_calls_and_record_the_plane():
         assert record["plane"]["real_end_s"] == pytest.approx(0.7)
         files = explanation_files(explanation, sample, spec)
         assert {"timefreq.png", "plane.npy", "listen.wav", "record.json"} <= set(files)
-        view = AudioView.build(explanation, sample, spec)
+        view = AudioView.build(explanation)
         assert np.all(view.time_importance()[view.times > 0.7 + 1e-9] == 0)  # padding is not the recording
 
 

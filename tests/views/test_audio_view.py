@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import audio_bytes
-from xaiscope.inputs import load_input
 from xaiscope.plane import PlaneGrid, PlaneMap
 from xaiscope.plane.project import picture_to_plane
 from xaiscope.preprocessing import AudioSpec
@@ -26,7 +24,7 @@ class _FakeExplanation:
         self.attribution = attribution.astype(np.float32)
         self.window = None
         self.label = "hand-made"
-        self.plane = PlaneMap(picture_to_plane(self.attribution, SPEC, grid, len(clip), 0.0), grid, 0.0, len(clip),
+        self.plane = PlaneMap(picture_to_plane(self.attribution, SPEC, grid, len(clip), 0.0), grid, 0.0, clip,
                               len(clip) / RATE, grid.band_db(clip), "mel picture")
 
 
@@ -37,8 +35,7 @@ def _two_tones() -> np.ndarray:
 
 
 def _view(attribution: np.ndarray) -> AudioView:
-    sample = load_input(audio_bytes(_two_tones(), RATE, "WAV", "FLOAT"))
-    return AudioView.build(_FakeExplanation(attribution, _two_tones()), sample, SPEC)
+    return AudioView.build(_FakeExplanation(attribution, _two_tones()))
 
 
 def _picture_rows(low_hz: float, high_hz: float) -> np.ndarray:

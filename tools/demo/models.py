@@ -229,7 +229,7 @@ def audio_localisation(checkpoint: Path, partial: Path, layer: str | None = None
         prediction = model.predict(sample)
         explanation = explain(model, sample, "gradcam", target=model.card.alert_class,
                               **({"layer": layer} if layer else {}))
-        ratio = density_ratio(AudioView.build(explanation, sample, model.card.preprocessing), row["fake_interval"])
+        ratio = density_ratio(AudioView.build(explanation), row["fake_interval"])
         clips.append({"file": row["file"], "engine": row["engine"], "fake_interval": row["fake_interval"],
                       "p_fake": round(prediction.probabilities[model.card.alert_class], 4),
                       "detected": prediction.label == model.card.alert_class, "density_ratio": round(ratio, 3)})

@@ -16,7 +16,7 @@ from xaiscope.app.text import plain
 from xaiscope.inputs import AudioSample
 from xaiscope.preprocessing.spec import XraySpec
 from xaiscope.views import AudioView, overlay
-from xaiscope.views.audio import compare_figure_png
+from xaiscope.views.audio import compare_figure_png, models_figure_png
 from xaiscope.views.export import explanation_files
 from xaiscope.views.overlay import to_gray
 from xaiscope.views.report import html_report
@@ -207,7 +207,7 @@ def _compare(model: Any, sample: Any, explanations: list[Any]) -> None:
     if planes:
         st.caption("Each map on the time-frequency plane of its window, divided by its largest magnitude: one colour "
                    "scale, red = for the explained class, blue = against.")
-        views = [(e.label, AudioView.build(e, sample, model.card.preprocessing)) for e in planes]
+        views = [(e.label, AudioView.build(e)) for e in planes]
         st.image(compare_figure_png(views), width=min(1300, 560 * min(len(views), 2) + 80))
         st.caption("  \n".join(f"{e.label}: {e.seconds:.2f} s · {e.model_calls} model calls" for e in planes))
     else:
@@ -250,11 +250,9 @@ def _compare_models(model: Any, sample: Any, explanations: list[Any], across: Ac
         return
     audio = isinstance(sample, AudioSample)
     if audio and all(a.plane is not None and b.plane is not None for a, b in pairs):
-        views = []
-        for a, b in pairs:
-            views += [(f"{a.model} · {a.label}", AudioView.build(a, sample, model.card.preprocessing)),
-                      (f"{b.model} · {b.label}", AudioView.build(b, sample, across.model.card.preprocessing))]
-        st.image(compare_figure_png(views, columns=2), width=1200)
+        figure = models_figure_png([e for pair in pairs for e in pair])
+        if figure is not None:
+            st.image(figure, width=1200)
     else:
         for a, b in pairs:
             columns = st.columns(2)

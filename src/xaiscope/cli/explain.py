@@ -87,9 +87,9 @@ def run_explain(args: argparse.Namespace) -> int:
         folder = args.out / model.name if len(models) > 1 else args.out
         for explanation, record in _explain_model(model, sample, names, params, presets, args, folder):
             records.append(record)
-            explained.append((model, explanation))
+            explained.append(explanation)
     if len(models) > 1 and sample.modality == "audio":
-        _write_comparison(sample, explained, args.out / "compare.png", records, quiet=args.json)
+        _write_comparison(explained, args.out / "compare.png", records, quiet=args.json)
     if args.json:
         print(json.dumps(records, indent=2))
     return 0
@@ -127,32 +127,25 @@ def _explain_model(model: Any, sample: Any, names: list[str], params: dict[str, 
     return results
 
 
-def _write_comparison(sample: Any, explained: list[tuple[Any, Any]], path: Path, records: list[dict[str, Any]],
-                      quiet: bool = False) -> None:
-    """Every model's maps of the recording on one plane figure (one row per method, one column per model)."""
-    from xaiscope.views.audio import AudioView, compare_figure_png
+def _write_comparison(explained: list[Any], path: Path, records: list[dict[str, Any]], quiet: bool = False) -> None:
+    """Every model's maps of the recording on one plane figure (see :func:`~xaiscope.views.audio.models_figure_png`)."""
+    from xaiscope.views.audio import models_figure_png
 
-    models = list(dict.fromkeys(model.name for model, _ in explained))
-    by_method: dict[str, dict[str, tuple[Any, Any]]] = {}
-    for model, explanation in explained:
-        by_method.setdefault(explanation.method, {})[model.name] = (model, explanation)
-    views = []
-    for per_model in by_method.values():
-        for name in models:
-            model, explanation = per_model[name]
+    if not quiet:
+        for explanation in explained:
             if explanation.plane is None:
-                if not quiet:
-                    out.print(f"[yellow]{name} · {explanation.label} has no time-frequency map: not in {path}[/yellow]")
-                continue
-            views.append((f"{name} · {explanation.label}", AudioView.build(explanation, sample,
-                                                                          model.card.preprocessing)))
-    if views:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(compare_figure_png(views, columns=len(models)))
-        for record in records:
-            record.setdefault("comparison", str(path))
-        if not quiet:
-            out.print(f"comparison of {', '.join(models)} on one time-frequency plane -> {path}")
+                out.print(f"[yellow]{explanation.model} · {explanation.label} has no time-frequency map: not in "
+                          f"{path}[/yellow]")
+    figure = models_figure_png(explained)
+    if figure is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(figure)
+    for record in records:
+        record.setdefault("comparison", str(path))
+    if not quiet:
+        out.print(f"comparison of {', '.join(dict.fromkeys(e.model for e in explained))} on one time-frequency "
+                  f"plane -> {path}")
 
 
 def run_methods(args: argparse.Namespace) -> int:

@@ -245,7 +245,7 @@ def worst_cases(model: Model, source: AuditSource, summary: AuditSummary) -> dic
             if explanation.plane is not None:  # a recording: the map on the time-frequency plane
                 from xaiscope.views.audio import AudioView
 
-                view = AudioView.build(explanation, sample, model.card.preprocessing)  # type: ignore[arg-type]
+                view = AudioView.build(explanation)
                 found.setdefault(method, []).append((key, value, view.figure_png(title=f"{method}: {key}")))
                 continue
             if explanation.space != "input" or explanation.attribution.ndim != 2 or explanation.picture.ndim != 3:

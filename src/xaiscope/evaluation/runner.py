@@ -20,7 +20,7 @@ from xaiscope.explainers.registry import get_method
 from xaiscope.inputs.sample import Sample
 from xaiscope.models.model import Model
 from xaiscope.plugins import CallMeter, ProgressCallback
-from xaiscope.preprocessing import count_windows, window_clip, window_input
+from xaiscope.preprocessing import count_windows, window_input
 
 Choice = Sequence[str] | Mapping[str, Mapping[str, Any]]
 
@@ -145,8 +145,8 @@ def _explain(model: Model, sample: Sample, window: int, method: Method, params: 
     with meter.watch(model.class_view):
         explanation = explain(model, sample, method.name, target, window=window, seed=seed, **params)
     inputs = window_input(sample, model.card.preprocessing, window).tensor
-    if method.takes == "recording":  # the method explained the window's samples
-        inputs = torch.from_numpy(window_clip(sample, model.card.preprocessing, window)[0])[None]  # type: ignore[arg-type]
+    if method.takes == "recording" and explanation.plane is not None:  # the method explained the window's samples
+        inputs = torch.from_numpy(explanation.plane.clip)[None]
     attribution, target_index = explanation.attribution, explanation.target
     result.explanations.append({"sample": sample.name, "method": method.name, "target": model.classes[target_index],
                                 "window": window, "seconds": time.perf_counter() - started,

@@ -138,8 +138,12 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         except IndexError as error:
             raise ExplanationError(f"{error}.", "Choose a window from the prediction's timeline.") from error
         inputs = model_input.tensor
+        clip = _clip(sample, spec, window) if isinstance(sample, AudioSample) else None
         if chosen.takes == "recording":
-            inputs = torch.from_numpy(_clip(sample, spec, window)[0])[None]
+            if clip is None:
+                raise ExplanationError("This method explains recordings, and the input is not one.",
+                                       "Choose a method for the input's kind (`xaiscope methods --model NAME`).")
+            inputs = torch.from_numpy(clip[0])[None]
         known = model.window_probabilities(prediction, window) if prediction is not None else None
         probabilities = (torch.tensor([known[name] for name in model.classes]) if known is not None
                          else model.calibrated(model.probabilities(model_input.tensor))[0])
@@ -152,7 +156,7 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         seconds = time.perf_counter() - started
     picture = np.round(codec_for(spec).to_picture(model_input.tensor) * 255).astype(np.uint8)
     attribution = np.nan_to_num(np.asarray(result.attribution, dtype=np.float32))
-    plane = _on_plane(attribution, result.space, sample, spec, window) if isinstance(sample, AudioSample) else None
+    plane = _on_plane(attribution, result.space, spec, clip) if clip is not None else None
     return Explanation(
         method=chosen.name, label=chosen.label, family=chosen.family, attribution=attribution, picture=picture,
         target=target_index, target_class=model.classes[target_index],
@@ -165,19 +169,19 @@ def explain(model: Model, sample: Sample, method: str, target: int | str | None 
         plane=plane)
 
 
-def _clip(sample: Sample, spec: PreprocessingSpec, window: int) -> tuple[np.ndarray, int, Window]:
+def _clip(sample: AudioSample, spec: PreprocessingSpec, window: int) -> tuple[np.ndarray, int, Window] | None:
     """The analysed audio window as the model hears it: ``(n,)`` float32 at the spec's rate, its real length, its
-    window (see :func:`~xaiscope.preprocessing.window_clip`)."""
-    if not isinstance(sample, AudioSample) or not isinstance(spec, AudioSpec | WaveformSpec | FeaturesSpec):
-        raise ExplanationError("This method explains recordings, and the input is not one.",
-                               "Choose a method for the input's kind (`xaiscope methods --model NAME`).")
+    window (see :func:`~xaiscope.preprocessing.window_clip`); None for a spec that takes no recording. Cut once per
+    explanation: the method (when it takes the recording) and the plane share it."""
+    if not isinstance(spec, AudioSpec | WaveformSpec | FeaturesSpec):
+        return None
     return window_clip(sample, spec, window)
 
 
-def _on_plane(attribution: np.ndarray, space: str, sample: Sample, spec: PreprocessingSpec, window: int,
-              ) -> PlaneMap | None:
+def _on_plane(attribution: np.ndarray, space: str, spec: PreprocessingSpec,
+              cut: tuple[np.ndarray, int, Window]) -> PlaneMap | None:
     """The map on the time-frequency plane of the explained window (see :attr:`Explanation.plane`)."""
-    clip, real, span = _clip(sample, spec, window)
+    clip, real, span = cut
     grid = PlaneGrid.for_rate(spec.sample_rate)  # type: ignore[union-attr]
     if space == "plane":
         values, origin = attribution, "plane"
@@ -186,5 +190,5 @@ def _on_plane(attribution: np.ndarray, space: str, sample: Sample, spec: Preproc
         if projected is None:
             return None
         values = projected
-    return PlaneMap(values=np.asarray(values, np.float32), grid=grid, start_s=span.start_s, n_samples=len(clip),
+    return PlaneMap(values=np.asarray(values, np.float32), grid=grid, start_s=span.start_s, clip=clip,
                     real_end_s=span.start_s + real / grid.sample_rate, background_db=grid.band_db(clip), origin=origin)

@@ -141,7 +141,8 @@ class PlaneMap:
         values: ``(n_bands, n_frames)`` float32, signed (positive = for the explained class); row 0 = lowest band.
         grid: the grid of the values.
         start_s: where the clip starts in the recording (frame ``f`` is at ``start_s + f * hop / rate``).
-        n_samples: the clip's length as the model heard it (padding included).
+        clip: ``(n_samples,)`` float32 at ``grid.sample_rate``: the analysed window as the model heard it (padding
+            included); views resynthesise ``listen.wav`` from it, so nothing resamples the recording again.
         real_end_s: where the recording ends inside the clip; frames after it show padding.
         background_db: ``(n_bands, n_frames)`` the clip's band energy in dB (see :meth:`PlaneGrid.band_db`).
         origin: how the values reached the plane: ``plane`` (computed on it), ``mel picture`` (a map over the
@@ -152,10 +153,20 @@ class PlaneMap:
     values: np.ndarray
     grid: PlaneGrid
     start_s: float
-    n_samples: int
+    clip: np.ndarray
     real_end_s: float
     background_db: np.ndarray
     origin: str = "plane"
+
+    @property
+    def n_samples(self) -> int:
+        """The clip's length in samples (padding included)."""
+        return len(self.clip)
+
+    @property
+    def real_samples(self) -> int:
+        """How many samples of the clip are recording (the rest is padding)."""
+        return min(len(self.clip), round((self.real_end_s - self.start_s) * self.grid.sample_rate))
 
     @property
     def times(self) -> np.ndarray:

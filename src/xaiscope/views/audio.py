@@ -22,8 +22,7 @@ from xaiscope.errors import XaiscopeError
 from xaiscope.inputs.sample import AudioSample
 from xaiscope.plane.grid import PlaneMap
 from xaiscope.plane.tiles import keep_cells
-from xaiscope.preprocessing import window_clip
-from xaiscope.preprocessing.spec import AudioSpec, PreprocessingSpec
+from xaiscope.preprocessing.spec import AudioSpec
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,18 +45,14 @@ class AudioView:
     """An explanation of one audio window on the time-frequency plane.
 
     Attributes:
-        plane: the map on the plane, ``(n_bands, n_frames)``, row 0 the lowest band.
-        clip: ``(n,)`` float32 at the plane's sample rate: the window as the model heard it (padding included).
-        real_samples: how many samples of ``clip`` are recording (the rest is padding).
+        plane: the map on the plane, ``(n_bands, n_frames)``, row 0 the lowest band, with the window's samples.
     """
 
     plane: PlaneMap
-    clip: np.ndarray
-    real_samples: int
 
     @classmethod
-    def build(cls, explanation: Explanation, sample: AudioSample, spec: PreprocessingSpec) -> AudioView:
-        """Lay out ``explanation`` (of ``sample`` under ``spec``) on the plane.
+    def build(cls, explanation: Explanation) -> AudioView:
+        """Lay out ``explanation`` (of a recording) on the plane.
 
         Raises:
             XaiscopeError: the explanation has no plane map (a feature extractor of unknown geometry).
@@ -67,8 +62,17 @@ class AudioView:
                                 "frequency layout is not known, so it cannot be shown in seconds and Hz.",
                                 "Use a tile method (tile_lime, tile_kernel_shap, tile_occlusion): they explain "
                                 "any audio model on the time-frequency plane.")
-        clip, real, _window = window_clip(sample, spec, explanation.window.index if explanation.window else 0)  # type: ignore[arg-type]
-        return cls(plane=explanation.plane, clip=clip, real_samples=real)
+        return cls(plane=explanation.plane)
+
+    @property
+    def clip(self) -> np.ndarray:
+        """``(n,)`` float32 at the plane's rate: the window as the model heard it (padding included)."""
+        return self.plane.clip
+
+    @property
+    def real_samples(self) -> int:
+        """How many samples of :attr:`clip` are recording (the rest is padding)."""
+        return self.plane.real_samples
 
     @property
     def times(self) -> np.ndarray:
@@ -196,6 +200,15 @@ def compare_figure_png(views: Sequence[tuple[str, AudioView]], columns: int = 2)
         figure.colorbar(mesh, ax=axes_grid.ravel().tolist(), fraction=0.03, pad=0.01).set_label(
             "relative attribution")
     return _png(figure)
+
+
+def models_figure_png(explanations: Sequence[Explanation]) -> bytes | None:
+    """Several models' explanations of one recording on one plane figure: one row per method, one column per model
+    (in the order given), one colour scale; maps without a plane are left out. None when none has one."""
+    models = list(dict.fromkeys(e.model for e in explanations))
+    views = [(f"{e.model} · {e.label}", AudioView.build(e)) for method in dict.fromkeys(e.method for e in explanations)
+             for name in models for e in explanations if e.method == method and e.model == name and e.plane is not None]
+    return compare_figure_png(views, columns=len(models)) if views else None
 
 
 def _figure(size: tuple[float, float]) -> Figure:

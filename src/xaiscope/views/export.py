@@ -30,7 +30,7 @@ def explanation_files(explanation: Any, sample: Sample, spec: Any, *, opacity: f
     * LIME: ``lime.png`` (top superpixels with boundaries); SHAP: ``shap.png`` (red/green superpixel display).
     """
     files: dict[str, bytes] = {}
-    view = AudioView.build(explanation, sample, spec) \
+    view = AudioView.build(explanation) \
         if isinstance(sample, AudioSample) and explanation.plane is not None else None
     if explanation.space == "input" and explanation.attribution.shape[0] == 1:  # a map over samples: plotted
         from xaiscope.views.timeline import time_map_png
