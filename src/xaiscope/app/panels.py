@@ -228,8 +228,9 @@ def _compare(model: Any, sample: Any, explanations: list[Any]) -> None:
 def _agreement(agreement: dict[tuple[str, str], float]) -> None:
     import pandas as pd
 
-    st.markdown("**Agreement** (Spearman rank correlation of the maps, on the time-frequency plane for recordings; "
-                "1 = same ranking, 0 = unrelated; undefined when a map is flat)")
+    st.markdown("**Agreement** (Spearman rank correlation of the maps, for recordings on the time-frequency plane over "
+                "the frames both windows cover; 1 = same ranking, 0 = unrelated; undefined when a map is flat or two "
+                "windows share no frame)")
     st.dataframe(pd.DataFrame([{"map A": a, "map B": b, "rho": "undefined (flat map)" if math.isnan(v) else f"{v:.3f}"}
                                for (a, b), v in agreement.items()]), hide_index=True)
 
@@ -239,7 +240,7 @@ def _compare_models(model: Any, sample: Any, explanations: list[Any], across: Ac
     st.subheader(plain(f"Across models: {model.name} and {across.model.name}"))
     other = plain(across.model.name)
     st.caption(f"{other} says {plain(across.prediction.label)} (P = {across.prediction.confidence:.3f}); each model "
-               "explains its own decisive window.")
+               "explains its own decisive window and, unless a class is chosen, the class it predicts (in each title).")
     theirs = {e.method: e for e in across.explanations}
     pairs = [(mine, theirs[mine.method]) for mine in explanations if mine.method in theirs]
     missing = [e.label for e in explanations if e.method not in theirs]

@@ -204,10 +204,13 @@ def compare_figure_png(views: Sequence[tuple[str, AudioView]], columns: int = 2)
 
 def models_figure_png(explanations: Sequence[Explanation]) -> bytes | None:
     """Several models' explanations of one recording on one plane figure: one row per method, one column per model
-    (in the order given), one colour scale; maps without a plane are left out. None when none has one."""
+    (in the order given), one colour scale, each titled with the class it explains (models may explain different
+    classes and windows); maps without a plane are left out. None when none has one."""
     models = list(dict.fromkeys(e.model for e in explanations))
-    views = [(f"{e.model} · {e.label}", AudioView.build(e)) for method in dict.fromkeys(e.method for e in explanations)
-             for name in models for e in explanations if e.method == method and e.model == name and e.plane is not None]
+    methods = list(dict.fromkeys(e.method for e in explanations))
+    ordered = sorted((e for e in explanations if e.plane is not None),
+                     key=lambda e: (methods.index(e.method), models.index(e.model)))
+    views = [(f"{e.model} · {e.label}: {e.target_class}", AudioView.build(e)) for e in ordered]
     return compare_figure_png(views, columns=len(models)) if views else None
 
 
